@@ -1,0 +1,3 @@
+"""hub: BLE environmental sensors turned into trustworthy data."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,121 @@
+"""The running hub: starts the parts in order, reports what it does, stops them in order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from loguru import logger
+
+from hub.bus import EventBus
+from hub.clock import Clock
+from hub.config.models import HubConfig
+from hub.events import Reading
+from hub.router import Router
+from hub.scheduler import Scheduler
+from hub.sources import SourceRunner
+from hub.store import SqliteStore
+
+
+@dataclass(slots=True)
+class _Totals:
+    advertisements: int = 0
+    readings: int = 0
+    committed: int = 0
+    errors: int = 0
+    unmatched: int = 0
+
+
+class Hub:
+    """Owns the order of start-up and shutdown; the parts themselves come from the container."""
+
+    def __init__(
+        self,
+        config: HubConfig,
+        bus: EventBus,
+        router: Router,
+        store: SqliteStore,
+        scheduler: Scheduler,
+        sources: SourceRunner,
+        clock: Clock,
+    ) -> None:
+        self.config = config
+        self.bus = bus
+        self.router = router
+        self.store = store
+        self.scheduler = scheduler
+        self.sources = sources
+        self.clock = clock
+        self._last = _Totals()
+        self._started = False
+
+    async def start(self) -> None:
+        config = self.config
+        self.router.seed_sequences(await self.store.recent_sequences())
+        # The store must not lose readings: a full mailbox holds producers back rather than
+        # dropping anything.
+        self.bus.subscribe(Reading, self.store.add, name="store", policy="block")
+        self.bus.start()
+        self.scheduler.add_interval("store.flush", self.store.flush, config.store.flush_interval)
+        self.scheduler.add_interval("hub.summary", self.log_summary, config.hub.summary_interval)
+        self.scheduler.start()
+        self.sources.start(self.router.submit)
+        self._started = True
+        sources = (
+            ", ".join(f"{s.name} ({type(s).__name__})" for s in self.sources.sources)
+            or "none (add one under `sources:`)"
+        )
+        logger.info(
+            "Hub {!r} running: sources {}; decoders {}; store {} (batch {}, flush every {:g}s); "
+            "{} scheduled jobs",
+            config.hub.name,
+            sources,
+            ", ".join(self.router.decoder_names) or "none",
+            config.store.path,
+            config.store.batch_size,
+            config.store.flush_interval,
+            len(self.scheduler.jobs),
+        )
+        if not self.sources.sources:
+            logger.warning("No source is enabled: the hub will receive nothing")
+
+    async def stop(self) -> None:
+        """Stop sources, drain the bus into the handlers, stop jobs, flush the store."""
+        if not self._started:
+            return
+        self._started = False
+        await self.sources.stop()
+        drained = await self.bus.stop()
+        self.scheduler.shutdown()
+        await self.store.flush()
+        counters = self.store.counters
+        logger.info(
+            "Hub stopped: {} readings committed this run{}",
+            counters.committed,
+            "" if drained else f", {self.bus.undelivered_at_stop} events undelivered",
+        )
+
+    async def log_summary(self) -> None:
+        """One line on what happened since the last summary."""
+        router, store = self.router.counters, self.store.counters
+        now = _Totals(
+            advertisements=router.advertisements,
+            readings=router.readings,
+            committed=store.committed,
+            errors=sum(c.errors for c in router.by_integration.values()),
+            unmatched=router.unmatched,
+        )
+        last, self._last = self._last, now
+        logger.info(
+            "Last {:g}s: {} advertisements ({} unmatched, {} undecodable), {} new readings, "
+            "{} committed ({} total, {} buffered); {} sensors known; bus drops {}",
+            self.config.hub.summary_interval,
+            now.advertisements - last.advertisements,
+            now.unmatched - last.unmatched,
+            now.errors - last.errors,
+            now.readings - last.readings,
+            now.committed - last.committed,
+            now.committed,
+            self.store.buffered,
+            len(self.router.known_sensors),
+            self.bus.dropped,
+        )

@@ -1,0 +1,87 @@
+"""The `hub` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import yaml
+
+from hub import __version__
+from hub.config.loader import default_config_path, effective_config, load_config
+from hub.config.models import HubConfig
+from hub.errors import ConfigError, HubError, IntegrationError
+
+EXIT_CONFIG = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "func"):
+        parser.print_help(sys.stderr)
+        return EXIT_CONFIG
+    try:
+        return int(args.func(args))
+    except IntegrationError as exc:
+        sys.stderr.write(f"hub: broken integration: {exc}\n")
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hub", description="BLE environmental sensors turned into trustworthy data."
+    )
+    parser.add_argument("--version", action="version", version=f"hub {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run the hub until SIGINT or SIGTERM")
+    run.add_argument("--config", "-c", type=Path, help="config file (default: %(default)s)")
+    run.set_defaults(func=_run)
+
+    check = commands.add_parser(
+        "check-config", help="validate a config and print it with secrets masked"
+    )
+    check.add_argument("file", nargs="?", type=Path, help="config file")
+    check.set_defaults(func=_check_config)
+    return parser
+
+
+def _load(path: Path | None) -> HubConfig | None:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        shown = path or default_config_path()
+        sys.stderr.write(f"hub: invalid configuration ({len(exc.problems)} problems in {shown}):\n")
+        for problem in exc.problems:
+            sys.stderr.write(f"  {problem}\n")
+        return None
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    config = _load(args.file)
+    if config is None:
+        return EXIT_CONFIG
+    sys.stdout.write(yaml.safe_dump(effective_config(config), sort_keys=False, allow_unicode=True))
+    sys.stderr.write(f"{args.file or default_config_path()}: configuration is valid\n")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    config = _load(args.config)
+    if config is None:
+        return EXIT_CONFIG
+    from hub.logs import setup_logging
+    from hub.runtime import serve
+
+    setup_logging(config.logging)
+    try:
+        return asyncio.run(serve(config))
+    except HubError as exc:
+        sys.stderr.write(f"hub: {exc}\n")
+        return 1

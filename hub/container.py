@@ -1,0 +1,55 @@
+"""The one place where the hub's parts are built from the configuration and wired.
+
+Tests build `Container(config=...)` and override what cannot run here, e.g.
+`container.clock.override(providers.Object(ManualClock()))`.
+"""
+
+from __future__ import annotations
+
+from dependency_injector import containers, providers
+
+from hub.app import Hub
+from hub.bus import EventBus
+from hub.clock import SystemClock
+from hub.config.models import HubConfig
+from hub.integrations import IntegrationRegistry, SourceContext
+from hub.router import Router
+from hub.scheduler import Scheduler
+from hub.sources import SourceRunner, build_sources
+from hub.store import open_store
+
+
+class Container(containers.DeclarativeContainer):
+    """Declares every part; `Hub` is the root that starts and stops them in order."""
+
+    config = providers.Dependency(instance_of=HubConfig)
+    clock = providers.Singleton(SystemClock)
+    registry = providers.Singleton(IntegrationRegistry.discover)
+
+    bus = providers.Singleton(
+        EventBus,
+        default_queue_size=config.provided.bus.queue_size,
+        drain_timeout=config.provided.bus.drain_timeout,
+    )
+    scheduler = providers.Singleton(Scheduler, settings=config.provided.scheduler)
+    router = providers.Singleton(Router, registry=registry, bus=bus)
+    store = providers.Resource(open_store, settings=config.provided.store, clock=clock)
+
+    source_context = providers.Factory(SourceContext, clock=clock)
+    sources = providers.Singleton(
+        SourceRunner,
+        sources=providers.Callable(
+            build_sources, config=config, registry=registry, context=source_context
+        ),
+    )
+
+    hub = providers.Singleton(
+        Hub,
+        config=config,
+        bus=bus,
+        router=router,
+        store=store,
+        scheduler=scheduler,
+        sources=sources,
+        clock=clock,
+    )

@@ -1,0 +1,184 @@
+"""Routes each advertisement to its decoder and puts the result on the bus.
+
+Per advertisement: a dictionary lookup for candidate decoders, the decode, derived values,
+and a check that the measurement is new (a sensor repeats each measurement several times;
+a repeat keeps the sensor fresh but is not a new reading).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from loguru import logger
+
+from hub.bus import EventBus
+from hub.derive import dew_point
+from hub.events import Advertisement, Reading, SensorSeen
+from hub.integrations import DecodeContext, Decoded, DecodeFailure, IntegrationRegistry
+
+# How many recent measurement sequence numbers are remembered per sensor. Several receivers
+# may deliver the same measurement slightly out of order; a window catches those repeats.
+SEQUENCE_WINDOW = 16
+# Decode failures of one sensor are logged at most this often; all are counted.
+_FAILURE_LOG_INTERVAL_S = 300.0
+_RECENT_ERRORS = 50
+
+
+@dataclass(slots=True)
+class IntegrationCounters:
+    """Per-integration counters, read by the summary, metrics and health."""
+
+    decoded: int = 0
+    repeats: int = 0
+    errors: int = 0
+
+
+@dataclass(slots=True)
+class RouterCounters:
+    """Counters for everything the router saw."""
+
+    advertisements: int = 0
+    unmatched: int = 0
+    readings: int = 0
+    by_integration: dict[str, IntegrationCounters] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class RecentError:
+    """A decode failure kept for the debug bundle and `/api/status`."""
+
+    ts: float
+    address: str
+    integration: str
+    reason: str
+
+
+class Router:
+    """Advertisement in; Reading (or SensorSeen for a repeat) out on the bus."""
+
+    def __init__(
+        self,
+        registry: IntegrationRegistry,
+        bus: EventBus,
+        keys: Mapping[str, bytes] | None = None,
+    ) -> None:
+        self._registry = registry
+        self._bus = bus
+        self._context = DecodeContext(keys=dict(keys or {}))
+        self._recent_sequences: dict[str, deque[int]] = {}
+        self._failure_logged: dict[str, float] = {}
+        self.counters = RouterCounters(
+            by_integration={name: IntegrationCounters() for name in registry.decoders}
+        )
+        self.recent_errors: deque[RecentError] = deque(maxlen=_RECENT_ERRORS)
+        self.known_sensors: set[str] = set()
+
+    @property
+    def decoder_names(self) -> list[str]:
+        return sorted(self._registry.decoders)
+
+    def seed_sequences(self, last: Mapping[str, Iterable[int]]) -> None:
+        """Remember sequences already stored (at start-up), so a restart stores no repeat."""
+        for address, sequences in last.items():
+            window = self._recent_sequences.setdefault(address, deque(maxlen=SEQUENCE_WINDOW))
+            window.extend(sequences)
+            self.known_sensors.add(address)
+
+    def route(self, adv: Advertisement) -> Reading | SensorSeen | DecodeFailure | None:
+        """Decode `adv`; returns what should be published (or the failure, or None)."""
+        counters = self.counters
+        counters.advertisements += 1
+        for integration in self._registry.candidates(adv):
+            assert integration.decode is not None
+            try:
+                result = integration.decode(adv, self._context)
+            except Exception as exc:  # noqa: BLE001 - a decoder bug must not stop the hub
+                result = DecodeFailure(f"decoder raised {type(exc).__name__}: {exc}")
+            if result is None:
+                continue
+            mine = counters.by_integration[integration.name]
+            if isinstance(result, DecodeFailure):
+                mine.errors += 1
+                self._note_failure(adv, integration.name, result.reason)
+                return result
+            return self._to_event(adv, integration.name, result, mine)
+        counters.unmatched += 1
+        return None
+
+    def _to_event(
+        self, adv: Advertisement, integration: str, decoded: Decoded, mine: IntegrationCounters
+    ) -> Reading | SensorSeen:
+        sequence = decoded.sequence
+        if sequence is not None:
+            window = self._recent_sequences.get(adv.address)
+            if window is None:
+                window = self._recent_sequences[adv.address] = deque(maxlen=SEQUENCE_WINDOW)
+            elif sequence in window:
+                mine.repeats += 1
+                return SensorSeen(adv.ts, adv.address, integration, adv.rssi, repeat=True)
+            window.append(sequence)
+        measurements = {
+            k: v for k, v in decoded.measurements.items() if isinstance(v, int) or math.isfinite(v)
+        }
+        temperature = measurements.get("temperature")
+        humidity = measurements.get("humidity")
+        if temperature is not None and humidity is not None and "dew_point" not in measurements:
+            point = dew_point(temperature, humidity)
+            if point is not None:
+                measurements["dew_point"] = point
+        mine.decoded += 1
+        self.counters.readings += 1
+        if adv.address not in self.known_sensors:
+            self.known_sensors.add(adv.address)
+            logger.info(
+                "New sensor {} ({} {}{})",
+                adv.address,
+                integration,
+                decoded.model or "device",
+                f", advertised as {adv.name!r}" if adv.name else "",
+            )
+        return Reading(
+            ts=adv.ts,
+            address=adv.address,
+            integration=integration,
+            measurements=measurements,
+            model=decoded.model,
+            format=decoded.format,
+            rssi=adv.rssi,
+            sequence=sequence,
+            states=decoded.states,
+            events=decoded.events,
+            name=adv.name,
+        )
+
+    def _note_failure(self, adv: Advertisement, integration: str, reason: str) -> None:
+        self.recent_errors.append(RecentError(adv.ts, adv.address, integration, reason))
+        now = time.monotonic()
+        if now - self._failure_logged.get(adv.address, -_FAILURE_LOG_INTERVAL_S) >= (
+            _FAILURE_LOG_INTERVAL_S
+        ):
+            self._failure_logged[adv.address] = now
+            logger.warning("Cannot decode {} ({}): {}", adv.address, integration, reason)
+
+    # -- sinks for sources ---------------------------------------------------------------
+
+    async def submit(self, adv: Advertisement) -> None:
+        """Sink for sources that can wait: back-pressure from `block` subscribers applies."""
+        bus = self._bus
+        if bus.has_subscribers(Advertisement):
+            await bus.publish_wait(adv)
+        event = self.route(adv)
+        if isinstance(event, Reading | SensorSeen):
+            await bus.publish_wait(event)
+
+    def submit_nowait(self, adv: Advertisement) -> None:
+        """Sink for callbacks that must not wait (a radio's detection callback)."""
+        bus = self._bus
+        bus.publish(adv)
+        event = self.route(adv)
+        if isinstance(event, Reading | SensorSeen):
+            bus.publish(event)

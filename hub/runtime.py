@@ -1,0 +1,60 @@
+"""`hub run`: build the container, start the hub, and stop it cleanly on a signal."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+
+from loguru import logger
+
+from hub.config.models import HubConfig
+from hub.container import Container
+from hub.errors import HubError
+
+
+async def serve(
+    config: HubConfig,
+    *,
+    container: Container | None = None,
+    stop: asyncio.Event | None = None,
+) -> int:
+    """Run until SIGINT/SIGTERM (or `stop` is set); returns the exit status."""
+    container = container or Container(config=config)
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    signals_seen: list[int] = []
+
+    def on_signal(signum: int) -> None:
+        signals_seen.append(signum)
+        if len(signals_seen) == 1:
+            logger.info("{} received: stopping (send it again to exit at once)", _name(signum))
+            stop.set()
+        else:
+            logger.warning("{} received again: exiting now", _name(signum))
+            os._exit(128 + signum)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, on_signal, signum)
+    try:
+        try:
+            await container.init_resources()
+            hub = await container.hub()
+        except HubError as exc:
+            logger.error("Cannot start: {}", exc)
+            return 1
+        try:
+            await hub.start()
+            await stop.wait()
+        finally:
+            await hub.stop()
+    finally:
+        await container.shutdown_resources()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+    logger.info("Bye")
+    return 0
+
+
+def _name(signum: int) -> str:
+    return signal.Signals(signum).name

@@ -1,0 +1,62 @@
+"""The database schema and its forward migrations, versioned by `PRAGMA user_version`.
+
+One row per reading, its measurements as a JSON object: a wide row costs one index entry
+per reading (not one per measurement), which keeps batched inserts fast on a Pi, and
+history for one sensor is an index range scan on (sensor_id, ts).
+"""
+
+from __future__ import annotations
+
+import aiosqlite
+
+from hub.errors import HubError
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: sensors and readings
+    """
+    CREATE TABLE sensors (
+        id              INTEGER PRIMARY KEY,
+        address         TEXT NOT NULL UNIQUE,
+        integration     TEXT NOT NULL,
+        model           TEXT,
+        advertised_name TEXT,
+        name            TEXT UNIQUE,
+        location        TEXT,
+        notes           TEXT,
+        disabled        INTEGER NOT NULL DEFAULT 0,
+        first_seen      REAL NOT NULL,
+        last_seen       REAL NOT NULL,
+        last_sequence   INTEGER
+    );
+    CREATE TABLE readings (
+        id           INTEGER PRIMARY KEY,
+        sensor_id    INTEGER NOT NULL REFERENCES sensors(id),
+        ts           REAL NOT NULL,
+        sequence     INTEGER,
+        rssi         INTEGER,
+        measurements TEXT NOT NULL,
+        extra        TEXT
+    );
+    CREATE INDEX readings_sensor_ts ON readings(sensor_id, ts);
+    """,
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+async def migrate(conn: aiosqlite.Connection) -> tuple[int, int]:
+    """Bring the database up to SCHEMA_VERSION; returns (version before, version after)."""
+    async with conn.execute("PRAGMA user_version") as cursor:
+        row = await cursor.fetchone()
+    before = int(row[0]) if row else 0
+    if before > SCHEMA_VERSION:
+        raise HubError(
+            f"the database has schema version {before}, newer than this hub's "
+            f"{SCHEMA_VERSION}; upgrade the hub or use a backup"
+        )
+    for version in range(before + 1, SCHEMA_VERSION + 1):
+        # Each step and its version bump commit together or not at all.
+        await conn.executescript(
+            f"BEGIN;\n{MIGRATIONS[version - 1]}\nPRAGMA user_version = {version};\nCOMMIT;"
+        )
+    return before, SCHEMA_VERSION

@@ -1,0 +1,272 @@
+"""The SQLite store: readings arrive from the bus, are buffered, and committed in batches.
+
+A batch is committed by the scheduled flush job or as soon as it fills, in one transaction.
+If SQLite cannot be written (disk full, read-only, locked) the readings stay buffered in
+order, bounded by `max_buffer` (the oldest are dropped and counted beyond it), and the next
+flush tries again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiosqlite
+from loguru import logger
+
+from hub.clock import Clock
+from hub.config.models import StoreConfig
+from hub.errors import HubError
+from hub.events import Reading
+from hub.router import SEQUENCE_WINDOW
+from hub.store.schema import migrate
+
+_INSERT_READING = (
+    "INSERT INTO readings (sensor_id, ts, sequence, rssi, measurements, extra) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
+_INSERT_SENSOR = (
+    "INSERT INTO sensors (address, integration, model, advertised_name, first_seen, last_seen) "
+    "VALUES (?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT(address) DO UPDATE SET integration = excluded.integration RETURNING id"
+)
+_UPDATE_SENSOR = (
+    "UPDATE sensors SET last_seen = max(last_seen, ?), last_sequence = coalesce(?, last_sequence), "
+    "model = coalesce(?, model), advertised_name = coalesce(?, advertised_name) WHERE id = ?"
+)
+_MAX_BACKOFF_S = 60.0
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+
+
+@dataclass(slots=True)
+class StoreCounters:
+    """What the store did so far (for the summary, metrics and health)."""
+
+    received: int = 0
+    committed: int = 0
+    batches: int = 0
+    failures: int = 0
+    dropped: int = 0
+    last_commit: float | None = None
+    last_error: str = ""
+
+
+class SqliteStore:
+    """Buffers readings and commits them in batches to a WAL-mode SQLite file."""
+
+    def __init__(self, settings: StoreConfig, clock: Clock) -> None:
+        self._settings = settings
+        self._clock = clock
+        self._conn: aiosqlite.Connection | None = None
+        self._pending: list[Reading] = []
+        self._lock = asyncio.Lock()
+        self._sensor_ids: dict[str, int] = {}
+        self._backoff = 0.0
+        self._retry_at = 0.0
+        self.counters = StoreCounters()
+
+    @property
+    def path(self) -> Path:
+        return self._settings.path
+
+    @property
+    def buffered(self) -> int:
+        return len(self._pending)
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def open(self) -> None:
+        path = self._settings.path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = await aiosqlite.connect(path)
+        except (OSError, sqlite3.Error) as exc:
+            raise HubError(f"cannot open the database {path}: {exc}") from exc
+        try:
+            await conn.execute("PRAGMA busy_timeout = 5000")
+            async with conn.execute("PRAGMA journal_mode = WAL") as cursor:
+                row = await cursor.fetchone()
+            if not row or str(row[0]).lower() != "wal":
+                logger.warning("SQLite refused WAL mode for {}; using {}", path, row)
+            await conn.execute(f"PRAGMA synchronous = {self._settings.synchronous.upper()}")
+            before, after = await migrate(conn)
+            async with conn.execute("SELECT address, id FROM sensors") as cursor:
+                self._sensor_ids = {address: sensor_id async for address, sensor_id in cursor}
+        except (OSError, sqlite3.Error) as exc:
+            await conn.close()
+            raise HubError(f"cannot use the database {path}: {exc}") from exc
+        except BaseException:
+            await conn.close()
+            raise
+        if before != after:
+            logger.info("Database {} migrated from schema {} to {}", path, before, after)
+        self._conn = conn
+
+    async def close(self) -> None:
+        """Flush what is buffered, then close the file."""
+        if self._conn is None:
+            return
+        await self.flush()
+        if self._pending:
+            logger.error(
+                "Closing the database with {} readings not written: {}",
+                len(self._pending),
+                self.counters.last_error,
+            )
+        await self._conn.close()
+        self._conn = None
+
+    # -- writing -------------------------------------------------------------------------
+
+    async def add(self, reading: Reading) -> None:
+        """Bus handler: buffer a reading; commit at once when the batch is full."""
+        pending = self._pending
+        pending.append(reading)
+        self.counters.received += 1
+        if len(pending) >= self._settings.batch_size and not self._lock.locked():
+            if time.monotonic() >= self._retry_at:
+                await self.flush()
+            elif len(pending) > self._settings.max_buffer:
+                self._drop_oldest(len(pending) - self._settings.max_buffer)
+
+    async def flush(self) -> int:
+        """Commit everything buffered in one transaction; returns how many were committed."""
+        if self._conn is None or not self._pending:
+            return 0
+        async with self._lock:
+            batch, self._pending = self._pending, []
+            if not batch:
+                return 0
+            try:
+                new_ids = await self._write(self._conn, batch)
+            except sqlite3.Error as exc:
+                await self._rollback()
+                self._requeue(batch)
+                # Flushes triggered by full batches wait this long; the scheduled flush
+                # job keeps trying at its own interval.
+                self._backoff = min(_MAX_BACKOFF_S, max(1.0, self._backoff * 2))
+                self._retry_at = time.monotonic() + self._backoff
+                self.counters.failures += 1
+                self.counters.last_error = f"{type(exc).__name__}: {exc}"
+                logger.warning(
+                    "Could not commit {} readings ({}); holding {} in memory and retrying",
+                    len(batch),
+                    exc,
+                    len(self._pending),
+                )
+                return 0
+            self._sensor_ids.update(new_ids)
+            if self._backoff:
+                logger.info("Database writable again; committed {} held readings", len(batch))
+                self._backoff = 0.0
+                self._retry_at = 0.0
+            counters = self.counters
+            counters.committed += len(batch)
+            counters.batches += 1
+            counters.last_commit = self._clock.time()
+            return len(batch)
+
+    async def _write(self, conn: aiosqlite.Connection, batch: list[Reading]) -> dict[str, int]:
+        ids = self._sensor_ids
+        new_ids: dict[str, int] = {}
+        latest: dict[str, Reading] = {}
+        for reading in batch:
+            latest[reading.address] = reading
+            if reading.address not in ids and reading.address not in new_ids:
+                async with conn.execute(
+                    _INSERT_SENSOR,
+                    (
+                        reading.address,
+                        reading.integration,
+                        reading.model,
+                        reading.name,
+                        reading.ts,
+                        reading.ts,
+                    ),
+                ) as cursor:
+                    row = await cursor.fetchone()
+                assert row is not None
+                new_ids[reading.address] = int(row[0])
+        both = {**ids, **new_ids} if new_ids else ids
+        rows = [
+            (
+                both[r.address],
+                r.ts,
+                r.sequence,
+                r.rssi,
+                _dumps(r.measurements),
+                _dumps({"states": r.states, "events": r.events}) if r.states or r.events else None,
+            )
+            for r in batch
+        ]
+        await conn.executemany(_INSERT_READING, rows)
+        await conn.executemany(
+            _UPDATE_SENSOR,
+            [(r.ts, r.sequence, r.model, r.name, both[address]) for address, r in latest.items()],
+        )
+        await conn.commit()
+        return new_ids
+
+    async def _rollback(self) -> None:
+        assert self._conn is not None
+        try:
+            await self._conn.rollback()
+        except sqlite3.Error as exc:
+            logger.debug("Rollback after a failed commit failed too: {}", exc)
+
+    def _requeue(self, batch: list[Reading]) -> None:
+        """Put a batch that failed back in front of what arrived since, within the bound."""
+        self._pending = batch + self._pending
+        excess = len(self._pending) - self._settings.max_buffer
+        if excess > 0:
+            self._drop_oldest(excess)
+
+    def _drop_oldest(self, count: int) -> None:
+        del self._pending[:count]
+        self.counters.dropped += count
+        logger.error(
+            "Store buffer full ({} readings): dropped the {} oldest ({} so far)",
+            self._settings.max_buffer,
+            count,
+            self.counters.dropped,
+        )
+
+    # -- reading -------------------------------------------------------------------------
+
+    async def recent_sequences(self) -> dict[str, list[int]]:
+        """The last few stored sequence numbers per sensor, oldest first (router seeding)."""
+        assert self._conn is not None
+        query = f"""
+            SELECT s.address, r.sequence FROM sensors s
+            JOIN readings r ON r.id IN (
+                SELECT id FROM readings WHERE sensor_id = s.id AND sequence IS NOT NULL
+                ORDER BY ts DESC LIMIT {SEQUENCE_WINDOW})
+            ORDER BY s.address, r.ts"""
+        result: dict[str, list[int]] = {}
+        async with self._conn.execute(query) as cursor:
+            async for address, sequence in cursor:
+                result.setdefault(address, []).append(int(sequence))
+        return result
+
+    async def count_readings(self) -> int:
+        assert self._conn is not None
+        async with self._conn.execute("SELECT count(*) FROM readings") as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+
+async def open_store(settings: StoreConfig, clock: Clock) -> AsyncIterator[SqliteStore]:
+    """Container resource: an open store, flushed and closed at shutdown."""
+    store = SqliteStore(settings, clock)
+    started = time.monotonic()
+    await store.open()
+    logger.debug("Opened {} in {:.0f} ms", settings.path, (time.monotonic() - started) * 1000)
+    try:
+        yield store
+    finally:
+        await store.close()

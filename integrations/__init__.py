@@ -1,0 +1,1 @@
+"""One folder per source or device family; each declares itself as `INTEGRATION`."""

@@ -1,0 +1,12 @@
+"""RuuviTag: manufacturer data of Ruuvi Innovations (company id 0x0499)."""
+
+from hub.integrations import Integration, Match
+from integrations.ruuvi.decoder import RUUVI_COMPANY_ID, decode
+
+INTEGRATION = Integration(
+    name="ruuvi",
+    kind="decoder",
+    description="RuuviTag data format 5 (RAWv2)",
+    matches=(Match(manufacturer_id=RUUVI_COMPANY_ID),),
+    decode=decode,
+)

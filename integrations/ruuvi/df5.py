@@ -1,0 +1,83 @@
+"""Ruuvi data format 5 (RAWv2), 24 bytes, big-endian.
+
+Layout: format, temperature (int16, 0.005 °C), humidity (uint16, 0.0025 %), pressure
+(uint16, Pa - 50 000), acceleration x/y/z (int16, mg), power (11 bits battery mV - 1600,
+5 bits tx power (dBm + 40) / 2), movement counter (uint8), measurement sequence (uint16),
+MAC (6 bytes). Each field's all-ones (or int16 minimum) value means "not available".
+"""
+
+from __future__ import annotations
+
+import struct
+
+from hub.derive import battery_from_voltage
+from hub.integrations import Decoded, DecodeFailure
+
+LENGTH = 24
+_LAYOUT = struct.Struct(">xhHHhhhHBH6x")
+_INT16_INVALID = -32768
+
+# CR2477 lithium coin cell under the tag's light load: flat near 3.0 V for most of its
+# life, then a knee. Percent by linear interpolation between these points.
+BATTERY_CURVE = ((3.0, 100.0), (2.9, 80.0), (2.8, 60.0), (2.7, 35.0), (2.6, 15.0), (2.4, 0.0))
+
+
+def decode(payload: bytes) -> Decoded | DecodeFailure:
+    if len(payload) != LENGTH:
+        return DecodeFailure(f"format 5 needs {LENGTH} bytes, got {len(payload)}")
+    temp, hum, pres, acc_x, acc_y, acc_z, power, movement, sequence = _LAYOUT.unpack(payload)
+    m: dict[str, float | int] = {}
+    if temp != _INT16_INVALID:
+        m["temperature"] = round(temp * 0.005, 3)
+    if hum != 0xFFFF:
+        m["humidity"] = round(hum * 0.0025, 4)
+    if pres != 0xFFFF:
+        m["pressure"] = round((pres + 50_000) / 100, 2)
+    if acc_x != _INT16_INVALID:
+        m["acceleration_x"] = acc_x / 1000
+    if acc_y != _INT16_INVALID:
+        m["acceleration_y"] = acc_y / 1000
+    if acc_z != _INT16_INVALID:
+        m["acceleration_z"] = acc_z / 1000
+    millivolts = power >> 5
+    if millivolts != 0x7FF:
+        voltage = (millivolts + 1600) / 1000
+        m["voltage"] = voltage
+        m["battery"] = battery_from_voltage(voltage, BATTERY_CURVE)
+    tx_power = power & 0x1F
+    if tx_power != 0x1F:
+        m["tx_power"] = tx_power * 2 - 40
+    if movement != 0xFF:
+        m["movement_counter"] = movement
+    seq: int | None = None
+    if sequence != 0xFFFF:
+        m["measurement_sequence"] = seq = sequence
+    return Decoded(measurements=m, model="RuuviTag", format="5", sequence=seq)
+
+
+def encode(
+    *,
+    temperature: float,
+    humidity: float,
+    pressure: float,
+    acceleration: tuple[float, float, float],
+    voltage: float,
+    tx_power: int,
+    movement_counter: int,
+    sequence: int,
+    mac: bytes,
+) -> bytes:
+    """The format 5 payload for these values (used to make demo captures and tests)."""
+    power = (round(voltage * 1000) - 1600) << 5 | (tx_power + 40) // 2
+    return struct.pack(
+        ">BhHHhhhHBH6s",
+        5,
+        round(temperature / 0.005),
+        round(humidity / 0.0025),
+        round(pressure * 100) - 50_000,
+        *(round(a * 1000) for a in acceleration),
+        power,
+        movement_counter,
+        sequence,
+        mac,
+    )
