@@ -63,6 +63,7 @@ class _Subscriber:
         "errors",
         "event_type",
         "handler",
+        "interrupted",
         "maxsize",
         "name",
         "policy",
@@ -87,6 +88,7 @@ class _Subscriber:
         self.delivered = 0
         self.dropped = 0
         self.errors = 0
+        self.interrupted = 0
         self.busy = False
         self.task: asyncio.Task[None] | None = None
         self._is_async = inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(
@@ -115,15 +117,17 @@ class _Subscriber:
         return len(self.queue) >= self.maxsize
 
     async def wait_for_room(self) -> None:
-        loop = asyncio.get_running_loop()
-        while self.full():
-            fut: asyncio.Future[None] = loop.create_future()
-            self._putters.append(fut)
-            try:
-                await fut
-            finally:
-                with contextlib.suppress(ValueError):
-                    self._putters.remove(fut)
+        # Waits for one wake-up only: the caller (`publish_wait`) re-checks both room and
+        # closing, so `release_waiters` at stop really releases a held producer.
+        if not self.full():
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._putters.append(fut)
+        try:
+            await fut
+        finally:
+            with contextlib.suppress(ValueError):
+                self._putters.remove(fut)
 
     def _wake_putter(self) -> None:
         while self._putters:
@@ -165,17 +169,20 @@ class _Subscriber:
                 self._wake_putter()
             self.busy = True
             try:
-                if is_async:
-                    await handler(event)
-                else:
-                    handler(event)
+                result = handler(event)
+                # A sync handler may still return an awaitable (a lambda around a coroutine).
+                if result is not None and (is_async or inspect.isawaitable(result)):
+                    await result
             except asyncio.CancelledError:
+                # Cut off mid-event (a stop that timed out): that event was not delivered.
+                self.interrupted += 1
                 raise
             except Exception:  # noqa: BLE001 - the supervised boundary of every handler
                 self._report_error(event)
+            else:
+                self.delivered += 1
             finally:
                 self.busy = False
-                self.delivered += 1
             since_yield += 1
             if since_yield >= _YIELD_EVERY:
                 since_yield = 0
@@ -238,7 +245,7 @@ class EventBus:
         if maxsize < 1:
             raise ValueError(f"queue_size must be at least 1, got {maxsize}")
         sub = _Subscriber(
-            name or getattr(handler, "__qualname__", repr(handler)),
+            name or str(getattr(handler, "__qualname__", repr(handler))),
             event_type,
             handler,
             policy,
@@ -258,6 +265,7 @@ class EventBus:
             )
             if sub.task is not None:
                 sub.task.cancel()
+            sub.release_waiters()  # producers held by this mailbox must not wait for ever
 
         return unsubscribe
 
@@ -278,12 +286,24 @@ class EventBus:
         for sub in subs:
             sub.offer(event)
 
-    async def publish_wait(self, event: object) -> None:
-        """Like `publish`, but waits for room in full ``block`` mailboxes instead of dropping."""
+    def must_wait(self, event: object) -> bool:
+        """True when `publish` would refuse `event` for a full ``block`` mailbox.
+
+        Lets a producer skip creating a coroutine for `publish_wait` in the usual case.
+        """
         subs = self._by_type.get(type(event))
         if not subs:
+            return False
+        return any(sub.policy == "block" and len(sub.queue) >= sub.maxsize for sub in subs)
+
+    async def publish_wait(self, event: object) -> None:
+        """Like `publish`, but waits for room in full ``block`` mailboxes instead of dropping."""
+        event_type = type(event)
+        if not self._by_type.get(event_type):
             return
         while self._running and not self._closing:
+            # Looked up afresh each time: a subscriber may have left while we waited.
+            subs = self._by_type.get(event_type, ())
             blocked = next((s for s in subs if s.policy == "block" and s.full()), None)
             if blocked is None:
                 break
@@ -330,7 +350,7 @@ class EventBus:
                 for task in pending:
                     task.cancel()
                 await asyncio.gather(*pending, return_exceptions=True)
-        left = sum(len(s.queue) for s in self._subscribers)
+        left = sum(len(s.queue) + s.interrupted for s in self._subscribers)
         if left:
             done_cleanly = False
             self.undelivered_at_stop += left
@@ -341,6 +361,7 @@ class EventBus:
                 sub.queue.clear()
         for sub in self._subscribers:
             sub.task = None
+            sub.interrupted = 0
         self._running = False
         return done_cleanly
 

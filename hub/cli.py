@@ -57,7 +57,9 @@ def _load(path: Path | None) -> HubConfig | None:
         return load_config(path)
     except ConfigError as exc:
         shown = path or default_config_path()
-        sys.stderr.write(f"hub: invalid configuration ({len(exc.problems)} problems in {shown}):\n")
+        count = len(exc.problems)
+        noun = "problem" if count == 1 else "problems"
+        sys.stderr.write(f"hub: invalid configuration ({count} {noun} in {shown}):\n")
         for problem in exc.problems:
             sys.stderr.write(f"  {problem}\n")
         return None

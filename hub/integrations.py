@@ -15,7 +15,7 @@ import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
 
 from hub.errors import IntegrationError
 from hub.events import Advertisement
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 # that it can be indexed by prefix and cannot swallow every advertisement.
 MIN_NAME_PREFIX = 3
 _WILDCARDS = re.compile(r"[*?\[]")
+K = TypeVar("K")
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +209,6 @@ class IntegrationRegistry:
         return found
 
 
-def _add(index: dict[object, tuple[Integration, ...]], key: object, value: Integration) -> None:
+def _add(index: dict[K, tuple[Integration, ...]], key: K, value: Integration) -> None:
     if value not in index.get(key, ()):
         index[key] = (*index.get(key, ()), value)

@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import sys
+from types import FrameType
 from typing import TYPE_CHECKING, Any, TextIO
 
 from loguru import logger
@@ -42,7 +43,8 @@ class InterceptHandler(logging.Handler):
         except ValueError:
             level = record.levelno
         # Find the caller outside the logging module so loguru names the right module.
-        frame, depth = sys._getframe(0), 0
+        frame: FrameType | None = sys._getframe(0)
+        depth = 0
         while frame is not None and (depth == 0 or frame.f_code.co_filename == logging.__file__):
             frame = frame.f_back
             depth += 1
@@ -78,8 +80,14 @@ def _json_sink(stream: TextIO) -> Any:
 def setup_logging(config: LoggingConfig, stream: TextIO | None = None) -> None:
     """Replace every handler with one loguru sink configured from `config`."""
     stream = stream or sys.stderr
-    levels = {"": config.level, **DEFAULT_LEVELS, **config.levels}
-    lowest = min(levels.values(), key=_ORDER.index)
+    # The library defaults only ever quiet a library: never below the configured level.
+    defaults = {
+        name: max(level, config.level, key=_ORDER.index) for name, level in DEFAULT_LEVELS.items()
+    }
+    levels: dict[str | None, str | int | bool] = {"": config.level}
+    levels.update(defaults)
+    levels.update(config.levels)
+    lowest = min((str(v) for v in levels.values()), key=_ORDER.index)
     logger.remove()
     fmt = config.format
     if fmt == "json":

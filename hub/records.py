@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import json
+import math
 import re
 from typing import Any
+
+import orjson
 
 from hub.errors import RecordError
 from hub.events import Advertisement
@@ -57,13 +59,16 @@ def parse_record(obj: object, *, now: float | None = None, source: str = "") -> 
     """Build an Advertisement from a decoded JSON record; raises RecordError with the reason."""
     if not isinstance(obj, dict):
         raise RecordError("record is not a JSON object")
-    address = normalise_address(obj.get("address"))
+    address = obj.get("address")
+    # Fast path for the usual, already normalised address.
+    if not (isinstance(address, str) and _ADDRESS.fullmatch(address)):
+        address = normalise_address(address)
     ts = obj.get("ts")
     if ts is None:
         if now is None:
             raise RecordError("ts missing")
         ts = now
-    elif isinstance(ts, bool) or not isinstance(ts, int | float) or ts != ts:
+    elif isinstance(ts, bool) or not isinstance(ts, int | float) or not math.isfinite(ts):
         raise RecordError("ts must be seconds since the epoch")
 
     manufacturer: dict[int, bytes] = {}
@@ -86,21 +91,24 @@ def parse_record(obj: object, *, now: float | None = None, source: str = "") -> 
     if not isinstance(raw_svc, dict):
         raise RecordError("service_data must be an object")
     for key, payload in raw_svc.items():
-        service[normalise_uuid(key)] = _hex(payload, f"service_data[{key}]")
+        service[key if len(key) == 36 and key.islower() else normalise_uuid(key)] = _hex(
+            payload, f"service_data[{key}]"
+        )
 
     raw_uuids = obj.get("service_uuids") or ()
     if not isinstance(raw_uuids, list | tuple) or not all(isinstance(u, str) for u in raw_uuids):
         raise RecordError("service_uuids must be a list of strings")
     name = obj.get("name")
+    rssi = obj.get("rssi")
     return Advertisement(
         ts=float(ts),
         address=address,
         name=name if isinstance(name, str) else None,
-        rssi=_optional_int(obj, "rssi"),
+        rssi=rssi if type(rssi) is int else _optional_int(obj, "rssi"),
         manufacturer_data=manufacturer,
         service_data=service,
-        service_uuids=tuple(normalise_uuid(u) for u in raw_uuids),
-        tx_power=_optional_int(obj, "tx_power"),
+        service_uuids=tuple(normalise_uuid(u) for u in raw_uuids) if raw_uuids else (),
+        tx_power=_optional_int(obj, "tx_power") if "tx_power" in obj else None,
         source=source,
     )
 
@@ -108,8 +116,8 @@ def parse_record(obj: object, *, now: float | None = None, source: str = "") -> 
 def parse_line(line: str, *, now: float | None = None, source: str = "") -> Advertisement:
     """Parse one JSONL line; raises RecordError with a short reason."""
     try:
-        obj = json.loads(line)
-    except ValueError as exc:
+        obj = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
         raise RecordError(f"invalid JSON: {exc.msg} at column {exc.colno}") from None
     return parse_record(obj, now=now, source=source)
 

@@ -121,15 +121,20 @@ class Router:
                 mine.repeats += 1
                 return SensorSeen(adv.ts, adv.address, integration, adv.rssi, repeat=True)
             window.append(sequence)
-        measurements = {
-            k: v for k, v in decoded.measurements.items() if isinstance(v, int) or math.isfinite(v)
-        }
+        measurements = decoded.measurements
+        try:
+            clean = all(map(math.isfinite, measurements.values()))
+        except (TypeError, OverflowError):
+            clean = False
+        if not clean:
+            measurements = {k: v for k, v in measurements.items() if _storable(v)}
         temperature = measurements.get("temperature")
         humidity = measurements.get("humidity")
         if temperature is not None and humidity is not None and "dew_point" not in measurements:
             point = dew_point(temperature, humidity)
             if point is not None:
-                measurements["dew_point"] = point
+                # A new dict: the decoder's result is not ours to change.
+                measurements = {**measurements, "dew_point": point}
         mine.decoded += 1
         self.counters.readings += 1
         if adv.address not in self.known_sensors:
@@ -172,8 +177,12 @@ class Router:
         if bus.has_subscribers(Advertisement):
             await bus.publish_wait(adv)
         event = self.route(adv)
-        if isinstance(event, Reading | SensorSeen):
+        if event is None or isinstance(event, DecodeFailure):
+            return
+        if bus.must_wait(event):
             await bus.publish_wait(event)
+        else:
+            bus.publish(event)
 
     def submit_nowait(self, adv: Advertisement) -> None:
         """Sink for callbacks that must not wait (a radio's detection callback)."""
@@ -182,3 +191,10 @@ class Router:
         event = self.route(adv)
         if isinstance(event, Reading | SensorSeen):
             bus.publish(event)
+
+
+def _storable(value: object) -> bool:
+    """A finite number that SQLite and JSON can hold exactly (no bool, NaN, inf or bigint)."""
+    if type(value) is int:
+        return -(2**63) <= value < 2**63
+    return type(value) is float and math.isfinite(value)

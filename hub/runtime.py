@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 import signal
+from collections.abc import Awaitable
 
 from loguru import logger
 
@@ -38,8 +40,10 @@ async def serve(
         loop.add_signal_handler(signum, on_signal, signum)
     try:
         try:
-            await container.init_resources()
-            hub = await container.hub()
+            await _maybe_await(container.init_resources())
+            # Built from async resources the hub comes as an awaitable; overridden, as is.
+            provided = container.hub()
+            hub = await provided if inspect.isawaitable(provided) else provided
         except HubError as exc:
             logger.error("Cannot start: {}", exc)
             return 1
@@ -49,11 +53,17 @@ async def serve(
         finally:
             await hub.stop()
     finally:
-        await container.shutdown_resources()
+        await _maybe_await(container.shutdown_resources())
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
     logger.info("Bye")
     return 0
+
+
+async def _maybe_await(result: Awaitable[None] | None) -> None:
+    # dependency-injector returns an awaitable only when there are async resources.
+    if result is not None:
+        await result
 
 
 def _name(signum: int) -> str:

@@ -76,19 +76,27 @@ def load_config(
     if problems:
         raise ConfigError(problems)
 
+    # A section left out is validated from `{}` rather than taken from the model's default,
+    # so that it too gets the context (its relative paths start at the config's directory).
+    for section in HubConfig.model_fields:
+        data.setdefault(section, {})
     context = {"base_dir": path.parent.resolve()}
+    config: HubConfig | None = None
     try:
         config = HubConfig.model_validate(data, context=context)
     except ValidationError as exc:
-        raise ConfigError(_problems(exc, HubConfig, (), file, origins)) from None
+        problems.extend(_problems(exc, HubConfig, (), file, origins))
 
     if registry is None:
         from hub.integrations import IntegrationRegistry
 
         registry = IntegrationRegistry.discover()
-    sources, source_problems = _validate_sources(config, registry, context, file, origins)
-    if source_problems:
-        raise ConfigError(source_problems)
+    raw_sources = data.get("sources")
+    sources: dict[str, SourceSettings] = {}
+    if isinstance(raw_sources, dict):
+        sources = _validate_sources(raw_sources, registry, context, file, origins, problems)
+    if problems or config is None:
+        raise ConfigError(problems)
     return config.model_copy(update={"sources": sources})
 
 
@@ -138,7 +146,7 @@ def _interpolate(
     def substitute(match: re.Match[str]) -> str:
         name, default = match.group(1), match.group(2)
         found = env.get(name)
-        if found not in (None, ""):
+        if found:
             return found
         if default is not None:
             return default
@@ -193,15 +201,16 @@ def _parse_scalar(text: str) -> Any:
 
 
 def _validate_sources(
-    config: HubConfig,
+    raw_sources: dict[str, Any],
     registry: IntegrationRegistry,
     context: dict[str, Any],
     file: str,
     origins: _Origins,
-) -> tuple[dict[str, SourceSettings], list[ConfigProblem]]:
+    problems: list[ConfigProblem],
+) -> dict[str, SourceSettings]:
+    """Each source entry validated by its integration's own settings model."""
     sources: dict[str, SourceSettings] = {}
-    problems: list[ConfigProblem] = []
-    for name, raw in config.sources.items():
+    for name, raw in raw_sources.items():
         loc: KeyPath = ("sources", name)
         if not isinstance(raw, dict):
             problems.append(ConfigProblem(file, _dotted(loc), "must be a mapping of settings"))
@@ -215,7 +224,8 @@ def _validate_sources(
                 ConfigProblem(
                     file,
                     _dotted((*loc, "type")),
-                    f"unknown source type {kind!r} (known: {known}){origins.describe(loc)}",
+                    f"unknown source type {kind!r} (known: {known})"
+                    + origins.describe((*loc, "type")),
                 )
             )
             continue
@@ -223,7 +233,7 @@ def _validate_sources(
             sources[name] = integration.settings.model_validate(raw, context=context)
         except ValidationError as exc:
             problems.extend(_problems(exc, integration.settings, loc, file, origins))
-    return sources, problems
+    return sources
 
 
 def _problems(

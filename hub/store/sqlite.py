@@ -9,7 +9,6 @@ flush tries again.
 from __future__ import annotations
 
 import asyncio
-import json
 import sqlite3
 import time
 from collections.abc import AsyncIterator
@@ -17,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import aiosqlite
+import orjson
 from loguru import logger
 
 from hub.clock import Clock
@@ -40,7 +40,12 @@ _UPDATE_SENSOR = (
     "model = coalesce(?, model), advertised_name = coalesce(?, advertised_name) WHERE id = ?"
 )
 _MAX_BACKOFF_S = 60.0
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+
+
+def _dumps(value: object) -> str:
+    # orjson writes what json.dumps(separators=(",", ":")) writes, ten times faster. It would
+    # write NaN as null, but the router lets no non-finite value through.
+    return orjson.dumps(value).decode()
 
 
 @dataclass(slots=True)
@@ -52,6 +57,7 @@ class StoreCounters:
     batches: int = 0
     failures: int = 0
     dropped: int = 0
+    rejected: int = 0
     last_commit: float | None = None
     last_error: str = ""
 
@@ -143,8 +149,8 @@ class SqliteStore:
             if not batch:
                 return 0
             try:
-                new_ids = await self._write(self._conn, batch)
-            except sqlite3.Error as exc:
+                new_ids, written = await self._write(self._conn, batch)
+            except (sqlite3.Error, OSError, ValueError) as exc:  # ValueError: connection closed
                 await self._rollback()
                 self._requeue(batch)
                 # Flushes triggered by full batches wait this long; the scheduled flush
@@ -166,12 +172,15 @@ class SqliteStore:
                 self._backoff = 0.0
                 self._retry_at = 0.0
             counters = self.counters
-            counters.committed += len(batch)
+            counters.committed += written
             counters.batches += 1
             counters.last_commit = self._clock.time()
-            return len(batch)
+            return written
 
-    async def _write(self, conn: aiosqlite.Connection, batch: list[Reading]) -> dict[str, int]:
+    async def _write(
+        self, conn: aiosqlite.Connection, batch: list[Reading]
+    ) -> tuple[dict[str, int], int]:
+        """One transaction: new sensors, the readings, sensor updates; (new ids, rows written)."""
         ids = self._sensor_ids
         new_ids: dict[str, int] = {}
         latest: dict[str, Reading] = {}
@@ -193,24 +202,27 @@ class SqliteStore:
                 assert row is not None
                 new_ids[reading.address] = int(row[0])
         both = {**ids, **new_ids} if new_ids else ids
-        rows = [
-            (
-                both[r.address],
-                r.ts,
-                r.sequence,
-                r.rssi,
-                _dumps(r.measurements),
-                _dumps({"states": r.states, "events": r.events}) if r.states or r.events else None,
-            )
-            for r in batch
-        ]
+        rows = []
+        for r in batch:
+            try:
+                encoded = _dumps(r.measurements)
+                extra = (
+                    _dumps({"states": dict(r.states), "events": list(r.events)})
+                    if r.states or r.events
+                    else None
+                )
+            except TypeError as exc:  # orjson's encode error; one bad reading, not the batch
+                self.counters.rejected += 1
+                logger.error("Reading from {} cannot be stored ({}): {!r}", r.address, exc, r)
+                continue
+            rows.append((both[r.address], r.ts, r.sequence, r.rssi, encoded, extra))
         await conn.executemany(_INSERT_READING, rows)
         await conn.executemany(
             _UPDATE_SENSOR,
             [(r.ts, r.sequence, r.model, r.name, both[address]) for address, r in latest.items()],
         )
         await conn.commit()
-        return new_ids
+        return new_ids, len(rows)
 
     async def _rollback(self) -> None:
         assert self._conn is not None

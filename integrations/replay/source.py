@@ -86,7 +86,8 @@ class ReplaySource:
         last_ts = 0.0
         gap = 0.0
         since_yield = 0
-        with settings.file.open(encoding="utf-8") as lines:
+        # A corrupt byte spoils its line (counted as bad), not the whole replay.
+        with settings.file.open(encoding="utf-8", errors="replace") as lines:
             for number, line in enumerate(lines, 1):
                 if not line.strip():
                     continue

@@ -1,0 +1,93 @@
+"""The whole hub in-process, built by the container with test overrides."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sqlite3
+from pathlib import Path
+
+import pytest
+from dependency_injector import providers
+
+from hub.clock import ManualClock
+from hub.config.loader import load_config
+from hub.container import Container
+from hub.runtime import serve
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO = ROOT / "config" / "demo" / "ruuvitags.jsonl"
+
+
+def make_config(tmp_path: Path, lines: int, **replay: object) -> Path:
+    capture = tmp_path / "capture.jsonl"
+    capture.write_text("\n".join(DEMO.read_text().splitlines()[:lines]) + "\n")
+    config = {
+        "store": {"path": "hub.db", "flush_interval": "1s"},
+        "sources": {"demo": {"type": "replay", "file": "capture.jsonl", "speed": 0, **replay}},
+    }
+    path = tmp_path / "hub.yaml"
+    path.write_text(json.dumps(config))
+    return path
+
+
+async def wait_until(condition: object, within: float = 10.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while not condition():  # type: ignore[operator]
+        if loop.time() > deadline:
+            pytest.fail("condition not met in time")
+        await asyncio.sleep(0.01)
+
+
+async def test_container_with_overridden_clock_runs_the_pipeline(tmp_path: Path) -> None:
+    config = load_config(make_config(tmp_path, 300, timestamps="now"))
+    container = Container(config=config)
+    clock = ManualClock(start=1_800_000_000.0)
+    container.clock.override(providers.Object(clock))
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(config, container=container, stop=stop))
+    runner = container.sources()
+    await wait_until(lambda: runner.status["demo"].state == "finished")
+    stop.set()
+    assert await task == 0
+
+    with sqlite3.connect(tmp_path / "hub.db") as conn:
+        rows = conn.execute("SELECT DISTINCT ts FROM readings").fetchall()
+        count = conn.execute("SELECT count(*) FROM readings").fetchone()[0]
+    assert rows == [(1_800_000_000.0,)], "replay stamps with the injected clock"
+    assert count > 0
+
+
+async def test_first_signal_stops_cleanly_second_exits_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = load_config(make_config(tmp_path, 50))
+    container = Container(config=config)
+    exits: list[int] = []
+    release = asyncio.Event()
+
+    class StuckHub:
+        """A hub whose shutdown hangs, so only a second signal can end it."""
+
+        async def start(self) -> None:
+            return None
+
+        async def stop(self) -> None:
+            await release.wait()
+
+    container.hub.override(providers.Object(StuckHub()))
+    monkeypatch.setattr(
+        "hub.runtime.os._exit", lambda status: (exits.append(status), release.set())
+    )
+    task = asyncio.create_task(serve(config, container=container))
+    await asyncio.sleep(0.2)
+    os.kill(os.getpid(), signal.SIGTERM)
+    await asyncio.sleep(0.2)
+    assert not task.done(), "the first signal waits for a clean stop"
+    assert exits == []
+    os.kill(os.getpid(), signal.SIGTERM)
+    await asyncio.wait_for(task, 5)
+    assert exits == [128 + signal.SIGTERM]
