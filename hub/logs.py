@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import sys
+from traceback import format_exception
 from types import FrameType
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -68,9 +69,7 @@ def _json_sink(stream: TextIO) -> Any:
         if record["extra"]:
             line["extra"] = {k: str(v) for k, v in record["extra"].items()}
         if record["exception"] is not None:
-            line["exception"] = "".join(
-                __import__("traceback").format_exception(*record["exception"])
-            ).rstrip()
+            line["exception"] = "".join(format_exception(*record["exception"])).rstrip()
         stream.write(json.dumps(line, ensure_ascii=False) + "\n")
         stream.flush()
 

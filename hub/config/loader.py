@@ -151,7 +151,7 @@ def _interpolate(
         if default is not None:
             return default
         problems.append(
-            ConfigProblem(file, _dotted(loc), f"environment variable {name} is not set")
+            ConfigProblem(file, _dotted(loc), f"environment variable {name} is not set or empty")
         )
         return ""
 

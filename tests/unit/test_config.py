@@ -233,8 +233,8 @@ def test_a_missing_variable_without_default_names_file_key_and_variable(tmp_path
     problems = problems_of(path)
 
     assert problems == [
-        f"{path}: hub.name: environment variable SITE is not set",
-        f"{path}: store.path: environment variable DIR is not set",
+        f"{path}: hub.name: environment variable SITE is not set or empty",
+        f"{path}: store.path: environment variable DIR is not set or empty",
     ]
 
 
@@ -249,7 +249,7 @@ def test_a_missing_variable_is_a_config_problem_with_its_parts(tmp_path: Path) -
     assert (problem.file, problem.key, problem.reason) == (
         str(path),
         "hub.name",
-        "environment variable SITE is not set",
+        "environment variable SITE is not set or empty",
     )
 
 
