@@ -44,6 +44,16 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--config", "-c", type=Path, help="config file (default: %(default)s)")
     run.set_defaults(func=_run)
 
+    decode = commands.add_parser(
+        "decode",
+        help="decode advertisement records from stdin: one JSON line out per line in",
+        description="Reads advertisement records (JSON lines) from standard input and writes "
+        "exactly one JSON line per input line, in order; never stops on a bad line.",
+    )
+    decode.add_argument("--config", "-c", type=Path, help="take bindkeys from this config")
+    decode.add_argument("--keys", type=Path, help='JSON file {"AA:BB:..": "<bindkey hex>"}')
+    decode.set_defaults(func=_decode)
+
     check = commands.add_parser(
         "check-config", help="validate a config and print it with secrets masked"
     )
@@ -87,3 +97,29 @@ def _run(args: argparse.Namespace) -> int:
     except HubError as exc:
         sys.stderr.write(f"hub: {exc}\n")
         return 1
+
+
+def _decode(args: argparse.Namespace) -> int:
+    from hub.decode import decode_lines, read_keys_file, write_lines
+    from hub.integrations import IntegrationRegistry
+
+    keys: dict[str, bytes] = {}
+    if args.config is not None:
+        config = _load(args.config)
+        if config is None:
+            return EXIT_CONFIG
+        keys.update(config.device_keys())
+    if args.keys is not None:
+        try:
+            keys.update(read_keys_file(args.keys))
+        except HubError as exc:
+            sys.stderr.write(f"hub: {exc}\n")
+            return EXIT_CONFIG
+    registry = IntegrationRegistry.discover()
+    lines = (raw.decode("utf-8", errors="replace") for raw in sys.stdin.buffer)
+    try:
+        write_lines(decode_lines(lines, registry, keys), sys.stdout.buffer)
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`): not an error of ours.
+        sys.stderr.close()
+    return 0

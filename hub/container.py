@@ -32,7 +32,13 @@ class Container(containers.DeclarativeContainer):
         drain_timeout=config.provided.bus.drain_timeout,
     )
     scheduler = providers.Singleton(Scheduler, settings=config.provided.scheduler)
-    router = providers.Singleton(Router, registry=registry, bus=bus)
+    router = providers.Singleton(
+        Router,
+        registry=registry,
+        bus=bus,
+        keys=config.provided.call(HubConfig.device_keys),
+        disabled=config.provided.call(HubConfig.disabled_devices),
+    )
     store = providers.Resource(open_store, settings=config.provided.store, clock=clock)
 
     source_context = providers.Factory(SourceContext, clock=clock)

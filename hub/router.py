@@ -7,7 +7,6 @@ a repeat keeps the sensor fresh but is not a new reading).
 
 from __future__ import annotations
 
-import math
 import time
 from collections import deque
 from collections.abc import Iterable, Mapping
@@ -16,7 +15,7 @@ from dataclasses import dataclass, field
 from loguru import logger
 
 from hub.bus import EventBus
-from hub.derive import dew_point
+from hub.decoding import canonical_measurements, decode_advertisement
 from hub.events import Advertisement, Reading, SensorSeen
 from hub.integrations import DecodeContext, Decoded, DecodeFailure, IntegrationRegistry
 
@@ -43,6 +42,7 @@ class RouterCounters:
 
     advertisements: int = 0
     unmatched: int = 0
+    disabled: int = 0
     readings: int = 0
     by_integration: dict[str, IntegrationCounters] = field(default_factory=dict)
 
@@ -65,10 +65,13 @@ class Router:
         registry: IntegrationRegistry,
         bus: EventBus,
         keys: Mapping[str, bytes] | None = None,
+        disabled: Iterable[str] = (),
     ) -> None:
         self._registry = registry
         self._bus = bus
         self._context = DecodeContext(keys=dict(keys or {}))
+        # Sensors the user switched off: decoded (so errors still show) but not published.
+        self._disabled = frozenset(disabled)
         self._recent_sequences: dict[str, deque[int]] = {}
         self._failure_logged: dict[str, float] = {}
         self.counters = RouterCounters(
@@ -92,22 +95,19 @@ class Router:
         """Decode `adv`; returns what should be published (or the failure, or None)."""
         counters = self.counters
         counters.advertisements += 1
-        for integration in self._registry.candidates(adv):
-            assert integration.decode is not None
-            try:
-                result = integration.decode(adv, self._context)
-            except Exception as exc:  # noqa: BLE001 - a decoder bug must not stop the hub
-                result = DecodeFailure(f"decoder raised {type(exc).__name__}: {exc}")
-            if result is None:
-                continue
-            mine = counters.by_integration[integration.name]
-            if isinstance(result, DecodeFailure):
-                mine.errors += 1
-                self._note_failure(adv, integration.name, result.reason)
-                return result
-            return self._to_event(adv, integration.name, result, mine)
-        counters.unmatched += 1
-        return None
+        integration, result = decode_advertisement(self._registry, self._context, adv)
+        if integration is None or result is None:
+            counters.unmatched += 1
+            return None
+        mine = counters.by_integration[integration.name]
+        if isinstance(result, DecodeFailure):
+            mine.errors += 1
+            self._note_failure(adv, integration.name, result.reason)
+            return result
+        if adv.address in self._disabled:
+            counters.disabled += 1
+            return None
+        return self._to_event(adv, integration.name, result, mine)
 
     def _to_event(
         self, adv: Advertisement, integration: str, decoded: Decoded, mine: IntegrationCounters
@@ -121,20 +121,10 @@ class Router:
                 mine.repeats += 1
                 return SensorSeen(adv.ts, adv.address, integration, adv.rssi, repeat=True)
             window.append(sequence)
-        measurements = decoded.measurements
-        try:
-            clean = all(map(math.isfinite, measurements.values()))
-        except (TypeError, OverflowError):
-            clean = False
-        if not clean:
-            measurements = {k: v for k, v in measurements.items() if _storable(v)}
-        temperature = measurements.get("temperature")
-        humidity = measurements.get("humidity")
-        if temperature is not None and humidity is not None and "dew_point" not in measurements:
-            point = dew_point(temperature, humidity)
-            if point is not None:
-                # A new dict: the decoder's result is not ours to change.
-                measurements = {**measurements, "dew_point": point}
+        measurements = canonical_measurements(decoded)
+        if not (measurements or decoded.states or decoded.events):
+            # Heard and understood, but nothing measured (e.g. a capability-only frame).
+            return SensorSeen(adv.ts, adv.address, integration, adv.rssi)
         mine.decoded += 1
         self.counters.readings += 1
         if adv.address not in self.known_sensors:
@@ -191,10 +181,3 @@ class Router:
         event = self.route(adv)
         if isinstance(event, Reading | SensorSeen):
             bus.publish(event)
-
-
-def _storable(value: object) -> bool:
-    """A finite number that SQLite and JSON can hold exactly (no bool, NaN, inf or bigint)."""
-    if type(value) is int:
-        return -(2**63) <= value < 2**63
-    return type(value) is float and math.isfinite(value)

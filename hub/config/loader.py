@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 ENV_PREFIX = "HUB__"
 DEFAULT_CONFIG_PATHS = (Path("config/hub.yaml"), Path("/etc/hub/hub.yaml"))
+# Keys whose values are never echoed in an error message.
+_SECRET_KEY = re.compile(r"key|token|password|secret", re.IGNORECASE)
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 KeyPath = tuple[str | int, ...]
@@ -260,7 +262,9 @@ def _problems(
             reason = "required key is missing"
         else:
             reason = error["msg"]
-            if kind not in ("value_error", "assertion_error") and "input" in error:
+            last = next((p for p in reversed(loc) if isinstance(p, str)), "")
+            secret = _SECRET_KEY.search(last) is not None
+            if kind not in ("value_error", "assertion_error") and "input" in error and not secret:
                 reason += f" (got {error['input']!r})"
             elif kind == "value_error":
                 reason = reason.removeprefix("Value error, ")

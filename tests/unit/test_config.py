@@ -890,3 +890,58 @@ def test_check_config_uses_hub_config_variable(
     assert main(["check-config"]) == 0
 
     assert yaml.safe_load(capsys.readouterr().out)["hub"]["name"] == "demo"
+
+
+# -- devices --------------------------------------------------------------------------------
+
+
+def test_devices_are_keyed_by_normalised_address_with_keys_and_disabled(tmp_path: Path) -> None:
+    path = tmp_path / "hub.yaml"
+    secret = tmp_path / "key"
+    secret.write_text("231D39C1D7CC1AB1AEE224CD096DB932\n")
+    path.write_text(
+        "devices:\n"
+        "  a4:c1:38:12:34:56: {bindkey_file: key}\n"
+        "  A4-C1-38-00-00-01: {disabled: true}\n"
+    )
+    config = load_config(path, environ={})
+    assert set(config.devices) == {"A4:C1:38:12:34:56", "A4:C1:38:00:00:01"}
+    assert config.device_keys() == {
+        "A4:C1:38:12:34:56": bytes.fromhex("231d39c1d7cc1ab1aee224cd096db932")
+    }
+    assert config.disabled_devices() == {"A4:C1:38:00:00:01"}
+    dumped = config.model_dump(mode="json")
+    assert dumped["devices"]["A4:C1:38:12:34:56"]["bindkey"] == "**********"
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "expected"),
+    [
+        ("devices:\n  kitchen: {}\n", "devices: device key 'kitchen': address 'kitchen' is not"),
+        (
+            "devices:\n  A4:C1:38:12:34:56: {bindkey: 1234}\n",
+            "devices.A4:C1:38:12:34:56.bindkey: ",
+        ),
+        (
+            "devices:\n  A4:C1:38:12:34:56: {bindkey: abcd}\n",
+            "bindkey must be 32 hex characters (16 bytes), or 24 for old MiBeacon; got 4",
+        ),
+        (
+            "devices:\n  A4:C1:38:12:34:56: {bindkey: zz}\n",
+            "bindkey must be hexadecimal",
+        ),
+        (
+            "devices:\n  A4:C1:38:12:34:56: {}\n  a4:c1:38:12:34:56: {}\n",
+            "device A4:C1:38:12:34:56 is configured twice",
+        ),
+    ],
+)
+def test_bad_devices_are_named(tmp_path: Path, yaml_text: str, expected: str) -> None:
+    path = tmp_path / "hub.yaml"
+    path.write_text(yaml_text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path, environ={})
+    message = str(info.value)
+    assert expected in message
+    for secret in ("1234", "abcd", "zz"):
+        assert secret not in message.split("bindkey")[-1], "a key is never echoed"
