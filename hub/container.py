@@ -36,8 +36,8 @@ class Container(containers.DeclarativeContainer):
         Router,
         registry=registry,
         bus=bus,
-        keys=config.provided.call(HubConfig.device_keys),
-        disabled=config.provided.call(HubConfig.disabled_devices),
+        keys=config.provided.device_keys.call(),
+        disabled=config.provided.disabled_devices.call(),
     )
     store = providers.Resource(open_store, settings=config.provided.store, clock=clock)
 

@@ -91,3 +91,24 @@ async def test_first_signal_stops_cleanly_second_exits_at_once(
     os.kill(os.getpid(), signal.SIGTERM)
     await asyncio.wait_for(task, 5)
     assert exits == [128 + signal.SIGTERM]
+
+
+async def test_a_disabled_device_is_neither_stored_nor_published(tmp_path: Path) -> None:
+    path = make_config(tmp_path, 300)
+    config_data = json.loads(path.read_text())
+    config_data["devices"] = {"c8:25:2d:8e:ab:4c": {"disabled": True}}
+    path.write_text(json.dumps(config_data))
+    config = load_config(path)
+    container = Container(config=config)
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(config, container=container, stop=stop))
+    runner = container.sources()
+    await wait_until(lambda: runner.status["demo"].state == "finished")
+    stop.set()
+    assert await task == 0
+
+    with sqlite3.connect(tmp_path / "hub.db") as conn:
+        addresses = {row[0] for row in conn.execute("SELECT address FROM sensors")}
+    assert "C8:25:2D:8E:AB:4C" not in addresses
+    assert len(addresses) == 5
+    assert container.router().counters.disabled > 0
