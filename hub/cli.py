@@ -7,6 +7,7 @@ import asyncio
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
@@ -14,6 +15,9 @@ from hub import __version__
 from hub.config.loader import default_config_path, effective_config, load_config
 from hub.config.models import HubConfig
 from hub.errors import ConfigError, HubError, IntegrationError
+
+if TYPE_CHECKING:
+    from hub.integrations import IntegrationRegistry
 
 EXIT_CONFIG = 2
 
@@ -62,9 +66,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load(path: Path | None) -> HubConfig | None:
+def _load(path: Path | None, registry: IntegrationRegistry | None = None) -> HubConfig | None:
     try:
-        return load_config(path)
+        return load_config(path, registry=registry)
     except ConfigError as exc:
         shown = path or default_config_path()
         count = len(exc.problems)
@@ -76,8 +80,16 @@ def _load(path: Path | None) -> HubConfig | None:
 
 
 def _check_config(args: argparse.Namespace) -> int:
-    config = _load(args.file)
+    from hub.integrations import IntegrationRegistry
+
+    registry = IntegrationRegistry.discover()
+    config = _load(args.file, registry)
     if config is None:
+        return EXIT_CONFIG
+    if registry.problems:
+        sys.stderr.write("hub: integrations that cannot be loaded:\n")
+        for problem in registry.problems:
+            sys.stderr.write(f"  {problem}\n")
         return EXIT_CONFIG
     sys.stdout.write(yaml.safe_dump(effective_config(config), sort_keys=False, allow_unicode=True))
     sys.stderr.write(f"{args.file or default_config_path()}: configuration is valid\n")

@@ -38,8 +38,11 @@ class Container(containers.DeclarativeContainer):
         bus=bus,
         keys=config.provided.device_keys.call(),
         disabled=config.provided.disabled_devices.call(),
+        calibrations=config.provided.calibrations.call(),
     )
-    store = providers.Resource(open_store, settings=config.provided.store, clock=clock)
+    store = providers.Resource(
+        open_store, settings=config.provided.store, clock=clock, devices=config.provided.devices
+    )
 
     source_context = providers.Factory(SourceContext, clock=clock)
     sources = providers.Singleton(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import Protocol
 
 from hub.derive import dew_point
 from hub.events import Advertisement
@@ -15,6 +16,12 @@ from hub.integrations import (
     Integration,
     IntegrationRegistry,
 )
+
+
+class Correction(Protocol):
+    """A calibration of one measurement (see `hub.config.models.Calibration`)."""
+
+    def apply(self, value: float) -> float: ...
 
 
 def decode_advertisement(
@@ -33,12 +40,15 @@ def decode_advertisement(
     return None, None
 
 
-def canonical_measurements(decoded: Decoded) -> Mapping[str, float | int]:
-    """What a decoder measured, made safe to store, with derived quantities added.
+def canonical_measurements(
+    decoded: Decoded, corrections: Mapping[str, Correction] | None = None
+) -> Mapping[str, float | int]:
+    """What a decoder measured, made safe to store, calibrated, with derived quantities added.
 
     Values no store can hold exactly (NaN, infinities, bools, huge integers, non-numbers)
-    are dropped; the dew point is added where temperature and humidity are both present.
-    The decoder's own mapping is never changed.
+    are dropped; the user's calibration is applied; the dew point is then derived (from the
+    calibrated values) where temperature and humidity are both present. The decoder's own
+    mapping is never changed.
     """
     measurements: Mapping[str, float | int] = decoded.measurements
     try:
@@ -47,6 +57,10 @@ def canonical_measurements(decoded: Decoded) -> Mapping[str, float | int]:
         clean = False
     if not clean:
         measurements = {k: v for k, v in measurements.items() if _storable(v)}
+    if corrections:
+        measurements = {
+            k: (corrections[k].apply(v) if k in corrections else v) for k, v in measurements.items()
+        }
     temperature = measurements.get("temperature")
     humidity = measurements.get("humidity")
     if temperature is not None and humidity is not None and "dew_point" not in measurements:

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
 
+from loguru import logger
+
 from hub.errors import IntegrationError
 from hub.events import Advertisement
 from hub.records import normalise_uuid
@@ -138,7 +140,9 @@ class Integration:
 class IntegrationRegistry:
     """Every integration found, and the matcher index built from the decoders once."""
 
-    def __init__(self, integrations: list[Integration]) -> None:
+    def __init__(self, integrations: list[Integration], problems: list[str] | None = None) -> None:
+        # Integrations that could not be loaded, each "package: reason" (see `discover`).
+        self.problems = list(problems or [])
         self.integrations: dict[str, Integration] = {}
         for integration in integrations:
             if integration.name in self.integrations:
@@ -164,31 +168,34 @@ class IntegrationRegistry:
 
     @classmethod
     def discover(cls, package: str = "integrations") -> IntegrationRegistry:
-        """Import every sub-package of `package` that exports INTEGRATION."""
+        """Import every sub-package of `package` that exports INTEGRATION.
+
+        A package that fails to import or declares itself wrongly is left out and reported
+        (logged, and kept in `problems`, which `hub check-config` turns into a failure): one
+        broken integration must not stop the sensors of every other one.
+        """
         try:
             root = importlib.import_module(package)
         except ImportError as exc:
             raise IntegrationError(f"cannot import the {package!r} package: {exc}") from exc
-        found = []
+        found: list[Integration] = []
+        problems: list[str] = []
         for info in sorted(pkgutil.iter_modules(root.__path__), key=lambda i: i.name):
             if not info.ispkg or info.name.startswith("_"):
                 continue
             qualified = f"{package}.{info.name}"
             try:
-                module = importlib.import_module(qualified)
-            except Exception as exc:
-                raise IntegrationError(f"{qualified}: failed to import: {exc!r}") from exc
-            integration = getattr(module, "INTEGRATION", None)
-            if integration is None:
-                continue
-            if not isinstance(integration, Integration):
-                raise IntegrationError(f"{qualified}: INTEGRATION is not an Integration")
-            try:
-                integration.check()
+                integration = _load(qualified)
+                if integration is None:
+                    continue
+                if any(i.name == integration.name for i in found):
+                    raise IntegrationError(f"another integration is named {integration.name!r}")
             except IntegrationError as exc:
-                raise IntegrationError(f"{qualified}: {exc}") from None
+                problems.append(f"{qualified}: {exc}")
+                logger.error("Integration {} left out: {}", qualified, exc)
+                continue
             found.append(integration)
-        return cls(found)
+        return cls(found, problems)
 
     def candidates(self, adv: Advertisement) -> list[Integration]:
         """The decoders whose matchers fit `adv`, in a stable order, without repeats."""
@@ -207,6 +214,21 @@ class IntegrationRegistry:
                 if integration not in found and fnmatch.fnmatchcase(name, pattern):
                     found.append(integration)
         return found
+
+
+def _load(qualified: str) -> Integration | None:
+    """The INTEGRATION a package declares (None if it declares none)."""
+    try:
+        module = importlib.import_module(qualified)
+    except Exception as exc:  # any import failure is reported by its folder
+        raise IntegrationError(f"failed to import: {exc!r}") from exc
+    integration = getattr(module, "INTEGRATION", None)
+    if integration is None:
+        return None
+    if not isinstance(integration, Integration):
+        raise IntegrationError("INTEGRATION is not an Integration")
+    integration.check()
+    return integration
 
 
 def _add(index: dict[K, tuple[Integration, ...]], key: K, value: Integration) -> None:

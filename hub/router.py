@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from loguru import logger
 
 from hub.bus import EventBus
-from hub.decoding import canonical_measurements, decode_advertisement
+from hub.decoding import Correction, canonical_measurements, decode_advertisement
 from hub.events import Advertisement, Reading, SensorSeen
 from hub.integrations import DecodeContext, Decoded, DecodeFailure, IntegrationRegistry
 
@@ -66,12 +66,14 @@ class Router:
         bus: EventBus,
         keys: Mapping[str, bytes] | None = None,
         disabled: Iterable[str] = (),
+        calibrations: Mapping[str, Mapping[str, Correction]] | None = None,
     ) -> None:
         self._registry = registry
         self._bus = bus
         self._context = DecodeContext(keys=dict(keys or {}))
         # Sensors the user switched off: decoded (so errors still show) but not published.
         self._disabled = frozenset(disabled)
+        self._calibrations = dict(calibrations or {})
         self._recent_sequences: dict[str, deque[int]] = {}
         self._failure_logged: dict[str, float] = {}
         self.counters = RouterCounters(
@@ -83,6 +85,14 @@ class Router:
     @property
     def decoder_names(self) -> list[str]:
         return sorted(self._registry.decoders)
+
+    def set_disabled(self, addresses: Iterable[str]) -> None:
+        """Replace the set of disabled sensors (config at start, `hub sensors disable` later)."""
+        self._disabled = frozenset(addresses)
+
+    @property
+    def disabled(self) -> frozenset[str]:
+        return self._disabled
 
     def seed_sequences(self, last: Mapping[str, Iterable[int]]) -> None:
         """Remember sequences already stored (at start-up), so a restart stores no repeat."""
@@ -121,7 +131,7 @@ class Router:
                 mine.repeats += 1
                 return SensorSeen(adv.ts, adv.address, integration, adv.rssi, repeat=True)
             window.append(sequence)
-        measurements = canonical_measurements(decoded)
+        measurements = canonical_measurements(decoded, self._calibrations.get(adv.address))
         if not (measurements or decoded.states or decoded.events):
             # Heard and understood, but nothing measured (e.g. a capability-only frame).
             return SensorSeen(adv.ts, adv.address, integration, adv.rssi)

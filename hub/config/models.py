@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from hub.config.types import ConfigPath, Duration, LogLevel, Section
 from hub.errors import RecordError
@@ -46,6 +46,9 @@ class StoreConfig(Section):
     synchronous: Literal["normal", "full"] = "normal"
     # Readings held in memory while SQLite cannot be written; beyond it the oldest are dropped.
     max_buffer: int = Field(default=100_000, ge=1_000)
+    # At most one reading per sensor per interval is stored: the latest. Alerts and live
+    # views still see every reading. 0 stores every new measurement.
+    min_interval: Duration = Field(default=10.0, ge=0)
 
 
 class SchedulerConfig(Section):
@@ -62,11 +65,45 @@ class SourceSettings(Section):
     enabled: bool = True
 
 
-class DeviceConfig(Section):
-    """Settings for one sensor, by its address."""
+class Calibration(Section):
+    """A correction of one measurement: an offset, or a two-point linear correction.
 
+    `points` are two (measured, reference) pairs, e.g. from a salt test of a hygrometer:
+    `[[76.1, 75.3], [34.0, 33.0]]` (measured 76.1 where the truth is 75.3, ...).
+    """
+
+    offset: float | None = None
+    points: tuple[tuple[float, float], tuple[float, float]] | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Calibration:
+        if (self.offset is None) == (self.points is None):
+            raise ValueError("give either offset or points")
+        if self.points is not None and self.points[0][0] == self.points[1][0]:
+            raise ValueError("the two points need different measured values")
+        return self
+
+    def apply(self, value: float) -> float:
+        if self.points is not None:
+            (m1, r1), (m2, r2) = self.points
+            corrected = r1 + (value - m1) * (r2 - r1) / (m2 - m1)
+        else:
+            corrected = value + (self.offset or 0.0)
+        # Calibrated values carry no more digits than a sensor resolves.
+        return round(corrected, 4)
+
+
+class DeviceConfig(Section):
+    """Settings for one sensor, by its address. The config wins over `hub sensors` edits."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=64)
+    location: str | None = Field(default=None, max_length=128)
+    notes: str | None = Field(default=None, max_length=1024)
     # Readings of a disabled sensor are decoded but neither stored nor published.
-    disabled: bool = False
+    disabled: bool | None = None
+    # At most one reading per this interval is stored (the store's default when unset).
+    min_interval: Duration | None = Field(default=None, ge=0)
+    calibration: dict[str, Calibration] = Field(default_factory=dict)
     # AES key of an encrypted device (BTHome, MiBeacon v4/v5): 32 hex characters, or 24 for
     # old MiBeacon. May be given as `bindkey_file`.
     bindkey: SecretStr | None = None
@@ -128,6 +165,10 @@ class HubConfig(Section):
 
     def disabled_devices(self) -> set[str]:
         return {address for address, device in self.devices.items() if device.disabled}
+
+    def calibrations(self) -> dict[str, dict[str, Calibration]]:
+        """Corrections per address and measurement."""
+        return {a: dict(d.calibration) for a, d in self.devices.items() if d.calibration}
 
     def enabled_sources(self) -> dict[str, SourceSettings]:
         return {

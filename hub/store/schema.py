@@ -39,6 +39,28 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX readings_sensor_ts ON readings(sensor_id, ts);
     """,
+    # 2: hourly rollups kept for ever, exporter watermarks (the outbox), small settings
+    """
+    CREATE TABLE rollups_hourly (
+        sensor_id   INTEGER NOT NULL REFERENCES sensors(id),
+        measurement TEXT NOT NULL,
+        hour        INTEGER NOT NULL,  -- start of the hour, seconds since the epoch (UTC)
+        min         REAL NOT NULL,
+        max         REAL NOT NULL,
+        sum         REAL NOT NULL,
+        count       INTEGER NOT NULL,
+        PRIMARY KEY (sensor_id, measurement, hour)
+    ) WITHOUT ROWID;
+    CREATE TABLE watermarks (
+        exporter   TEXT PRIMARY KEY,
+        reading_id INTEGER NOT NULL,  -- the last readings.id the exporter has delivered
+        updated    REAL NOT NULL
+    );
+    CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,9 +1,11 @@
 """The SQLite store: readings arrive from the bus, are buffered, and committed in batches.
 
 A batch is committed by the scheduled flush job or as soon as it fills, in one transaction.
-If SQLite cannot be written (disk full, read-only, locked) the readings stay buffered in
-order, bounded by `max_buffer` (the oldest are dropped and counted beyond it), and the next
-flush tries again.
+At most one reading per sensor per storage interval is kept (`hub.store.throttle`). If SQLite
+cannot be written (disk full, read-only, locked) the readings stay buffered in order,
+bounded by `max_buffer` (the oldest are dropped and counted beyond it), and the next flush
+tries again. Committed readings are the outbox: exporters read them in id order after a
+watermark they keep in the same database.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,21 +22,28 @@ import orjson
 from loguru import logger
 
 from hub.clock import Clock
-from hub.config.models import StoreConfig
+from hub.config.models import DeviceConfig, StoreConfig
 from hub.errors import HubError
 from hub.events import Reading
 from hub.router import SEQUENCE_WINDOW
 from hub.store.schema import migrate
+from hub.store.sensors import apply_device_config
+from hub.store.throttle import StorageThrottle
 
 _INSERT_READING = (
     "INSERT INTO readings (sensor_id, ts, sequence, rssi, measurements, extra) "
     "VALUES (?, ?, ?, ?, ?, ?)"
 )
 _INSERT_SENSOR = (
-    "INSERT INTO sensors (address, integration, model, advertised_name, first_seen, last_seen) "
-    "VALUES (?, ?, ?, ?, ?, ?) "
+    "INSERT INTO sensors (address, integration, model, advertised_name, first_seen, last_seen, "
+    "name, location, notes, disabled) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT(address) DO UPDATE SET integration = excluded.integration RETURNING id"
 )
+_READ_AFTER = """
+    SELECT r.id, r.ts, s.address, s.integration, s.model, coalesce(s.name, s.advertised_name),
+           s.location, r.measurements, r.rssi, r.sequence
+    FROM readings r JOIN sensors s ON s.id = r.sensor_id
+    WHERE r.id > ? ORDER BY r.id LIMIT ?"""
 _UPDATE_SENSOR = (
     "UPDATE sensors SET last_seen = max(last_seen, ?), last_sequence = coalesce(?, last_sequence), "
     "model = coalesce(?, model), advertised_name = coalesce(?, advertised_name) WHERE id = ?"
@@ -46,6 +55,22 @@ def _dumps(value: object) -> str:
     # orjson writes what json.dumps(separators=(",", ":")) writes, ten times faster. It would
     # write NaN as null, but the router lets no non-finite value through.
     return orjson.dumps(value).decode()
+
+
+@dataclass(frozen=True, slots=True)
+class StoredReading:
+    """A committed reading as exporters read it from the outbox."""
+
+    id: int
+    ts: float
+    address: str
+    integration: str
+    model: str | None
+    name: str | None
+    location: str | None
+    measurements: dict[str, float | int]
+    rssi: int | None
+    sequence: int | None
 
 
 @dataclass(slots=True)
@@ -65,9 +90,19 @@ class StoreCounters:
 class SqliteStore:
     """Buffers readings and commits them in batches to a WAL-mode SQLite file."""
 
-    def __init__(self, settings: StoreConfig, clock: Clock) -> None:
+    def __init__(
+        self,
+        settings: StoreConfig,
+        clock: Clock,
+        devices: Mapping[str, DeviceConfig] | None = None,
+    ) -> None:
         self._settings = settings
         self._clock = clock
+        self._devices = dict(devices or {})
+        self.throttle = StorageThrottle(
+            settings.min_interval,
+            {a: d.min_interval for a, d in self._devices.items() if d.min_interval is not None},
+        )
         self._conn: aiosqlite.Connection | None = None
         self._pending: list[Reading] = []
         self._lock = asyncio.Lock()
@@ -101,8 +136,13 @@ class SqliteStore:
                 logger.warning("SQLite refused WAL mode for {}; using {}", path, row)
             await conn.execute(f"PRAGMA synchronous = {self._settings.synchronous.upper()}")
             before, after = await migrate(conn)
-            async with conn.execute("SELECT address, id FROM sensors") as cursor:
-                self._sensor_ids = {address: sensor_id async for address, sensor_id in cursor}
+            await apply_device_config(conn, self._devices)
+            last_stored: dict[str, float] = {}
+            async with conn.execute("SELECT address, id, last_seen FROM sensors") as cursor:
+                async for address, sensor_id, last_seen in cursor:
+                    self._sensor_ids[address] = sensor_id
+                    last_stored[address] = last_seen
+            self.throttle.seed(last_stored)
         except (OSError, sqlite3.Error) as exc:
             await conn.close()
             raise HubError(f"cannot use the database {path}: {exc}") from exc
@@ -114,9 +154,10 @@ class SqliteStore:
         self._conn = conn
 
     async def close(self) -> None:
-        """Flush what is buffered, then close the file."""
+        """Flush what is buffered (and what the throttle holds), then close the file."""
         if self._conn is None:
             return
+        self._pending.extend(self.throttle.drain())
         await self.flush()
         if self._pending:
             logger.error(
@@ -131,9 +172,12 @@ class SqliteStore:
 
     async def add(self, reading: Reading) -> None:
         """Bus handler: buffer a reading; commit at once when the batch is full."""
-        pending = self._pending
-        pending.append(reading)
         self.counters.received += 1
+        keep = self.throttle.offer(reading)
+        if keep is None:
+            return
+        pending = self._pending
+        pending.append(keep)
         if len(pending) >= self._settings.batch_size and not self._lock.locked():
             if time.monotonic() >= self._retry_at:
                 await self.flush()
@@ -142,7 +186,10 @@ class SqliteStore:
 
     async def flush(self) -> int:
         """Commit everything buffered in one transaction; returns how many were committed."""
-        if self._conn is None or not self._pending:
+        if self._conn is None:
+            return 0
+        self._pending.extend(self.throttle.due())
+        if not self._pending:
             return 0
         async with self._lock:
             batch, self._pending = self._pending, []
@@ -187,6 +234,10 @@ class SqliteStore:
         for reading in batch:
             latest[reading.address] = reading
             if reading.address not in ids and reading.address not in new_ids:
+                meta = self._devices.get(reading.address)
+                name = meta.name if meta else None
+                if name is not None:  # the config's name wins over one given by hand
+                    await conn.execute("UPDATE sensors SET name = NULL WHERE name = ?", (name,))
                 async with conn.execute(
                     _INSERT_SENSOR,
                     (
@@ -196,6 +247,10 @@ class SqliteStore:
                         reading.name,
                         reading.ts,
                         reading.ts,
+                        name,
+                        meta.location if meta else None,
+                        meta.notes if meta else None,
+                        int(bool(meta and meta.disabled)),
                     ),
                 ) as cursor:
                     row = await cursor.fetchone()
@@ -265,6 +320,68 @@ class SqliteStore:
                 result.setdefault(address, []).append(int(sequence))
         return result
 
+    async def last_stored(self) -> dict[str, float]:
+        """The time of the last stored reading per sensor."""
+        assert self._conn is not None
+        async with self._conn.execute("SELECT address, last_seen FROM sensors") as cursor:
+            return {address: ts async for address, ts in cursor}
+
+    async def disabled_addresses(self) -> set[str]:
+        """Sensors disabled in the database (by the config at start-up or `hub sensors`)."""
+        assert self._conn is not None
+        async with self._conn.execute("SELECT address FROM sensors WHERE disabled") as cursor:
+            return {address async for (address,) in cursor}
+
+    # -- the outbox ----------------------------------------------------------------------
+
+    async def read_after(self, after_id: int, limit: int) -> list[StoredReading]:
+        """Committed readings with an id above `after_id`, in id order."""
+        assert self._conn is not None
+        async with self._conn.execute(_READ_AFTER, (after_id, limit)) as cursor:
+            rows = await cursor.fetchall()
+        return [
+            StoredReading(
+                id=row[0],
+                ts=row[1],
+                address=row[2],
+                integration=row[3],
+                model=row[4],
+                name=row[5],
+                location=row[6],
+                measurements=orjson.loads(row[7]),
+                rssi=row[8],
+                sequence=row[9],
+            )
+            for row in rows
+        ]
+
+    async def watermark(self, exporter: str) -> int:
+        """The last reading id `exporter` delivered (0 when it never did)."""
+        assert self._conn is not None
+        async with self._conn.execute(
+            "SELECT reading_id FROM watermarks WHERE exporter = ?", (exporter,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def set_watermark(self, exporter: str, reading_id: int) -> None:
+        """Record, durably, that `exporter` delivered everything up to `reading_id`."""
+        assert self._conn is not None
+        async with self._lock:
+            await self._conn.execute(
+                "INSERT INTO watermarks (exporter, reading_id, updated) VALUES (?, ?, ?) "
+                "ON CONFLICT(exporter) DO UPDATE SET reading_id = excluded.reading_id, "
+                "updated = excluded.updated",
+                (exporter, reading_id, self._clock.time()),
+            )
+            await self._conn.commit()
+
+    async def last_reading_id(self) -> int:
+        assert self._conn is not None
+        async with self._conn.execute("SELECT coalesce(max(id), 0) FROM readings") as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
     async def count_readings(self) -> int:
         assert self._conn is not None
         async with self._conn.execute("SELECT count(*) FROM readings") as cursor:
@@ -272,9 +389,11 @@ class SqliteStore:
         return int(row[0]) if row else 0
 
 
-async def open_store(settings: StoreConfig, clock: Clock) -> AsyncIterator[SqliteStore]:
+async def open_store(
+    settings: StoreConfig, clock: Clock, devices: Mapping[str, DeviceConfig] | None = None
+) -> AsyncIterator[SqliteStore]:
     """Container resource: an open store, flushed and closed at shutdown."""
-    store = SqliteStore(settings, clock)
+    store = SqliteStore(settings, clock, devices)
     started = time.monotonic()
     await store.open()
     logger.debug("Opened {} in {:.0f} ms", settings.path, (time.monotonic() - started) * 1000)

@@ -6,12 +6,15 @@ from collections.abc import Callable
 
 from hub.events import Advertisement
 from hub.integrations import DecodeContext, Decoded, DecodeFailure
-from integrations.ruuvi import df5
+from integrations.ruuvi import df3, df5, df6, dfe1
 
 RUUVI_COMPANY_ID = 0x0499
 
 FORMAT_DECODERS: dict[int, Callable[[bytes], Decoded | DecodeFailure]] = {
+    0x03: df3.decode,
     0x05: df5.decode,
+    0x06: df6.decode,
+    0xE1: dfe1.decode,
 }
 _KNOWN_UNSUPPORTED = {
     0x08: "data format 8 is encrypted; decrypting it is not supported",

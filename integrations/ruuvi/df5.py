@@ -12,14 +12,11 @@ import struct
 
 from hub.derive import battery_from_voltage
 from hub.integrations import Decoded, DecodeFailure
+from integrations.ruuvi.battery import BATTERY_CURVE
 
 LENGTH = 24
 _LAYOUT = struct.Struct(">xhHHhhhHBH6x")
 _INT16_INVALID = -32768
-
-# CR2477 lithium coin cell under the tag's light load: flat near 3.0 V for most of its
-# life, then a knee. Percent by linear interpolation between these points.
-BATTERY_CURVE = ((3.0, 100.0), (2.9, 80.0), (2.8, 60.0), (2.7, 35.0), (2.6, 15.0), (2.4, 0.0))
 
 
 def decode(payload: bytes) -> Decoded | DecodeFailure:

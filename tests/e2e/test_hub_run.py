@@ -49,7 +49,8 @@ def write_config(tmp_path: Path, capture: Path, **replay: object) -> Path:
     config = {
         "hub": {"name": "e2e", "summary_interval": "1s"},
         "logging": {"level": "DEBUG", "format": "json"},
-        "store": {"path": str(tmp_path / "hub.db"), "flush_interval": "1s"},
+        # every distinct measurement is stored: no storage interval
+        "store": {"path": str(tmp_path / "hub.db"), "flush_interval": "1s", "min_interval": 0},
         "sources": {"demo": source},
     }
     path = tmp_path / "hub.yaml"

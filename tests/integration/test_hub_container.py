@@ -25,7 +25,7 @@ def make_config(tmp_path: Path, lines: int, **replay: object) -> Path:
     capture = tmp_path / "capture.jsonl"
     capture.write_text("\n".join(DEMO.read_text().splitlines()[:lines]) + "\n")
     config = {
-        "store": {"path": "hub.db", "flush_interval": "1s"},
+        "store": {"path": "hub.db", "flush_interval": "1s", "min_interval": 0},
         "sources": {"demo": {"type": "replay", "file": "capture.jsonl", "speed": 0, **replay}},
     }
     path = tmp_path / "hub.yaml"

@@ -66,6 +66,8 @@ def count(path: Path) -> int:
 
 
 async def open_store(path: Path, **settings: Any) -> SqliteStore:
+    # Every measurement is stored unless a test asks for a storage interval.
+    settings.setdefault("min_interval", 0)
     store = SqliteStore(StoreConfig(path=path, **settings), ManualClock(T0))
     await store.open()
     return store

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import struct
+from pathlib import Path
 
 import pytest
 
@@ -477,3 +478,30 @@ def test_values_no_store_can_hold_are_dropped_not_raised(registry: IntegrationRe
     event = router.route(Advertisement(ts=1.0, address=TAG, manufacturer_data={0xFFFD: b""}))
     assert isinstance(event, Reading)
     assert event.measurements == {"temperature": 21.0, "pressure": 1000.5}
+
+
+def test_discovery_leaves_out_a_broken_integration_and_reports_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "fake_integrations_pkg"
+    (root / "good").mkdir(parents=True)
+    (root / "broken").mkdir()
+    (root / "wrong").mkdir()
+    (root / "__init__.py").write_text("")
+    (root / "good" / "__init__.py").write_text(
+        "from hub.integrations import Integration, Match\n"
+        "INTEGRATION = Integration(name='good', kind='decoder', "
+        "matches=(Match(manufacturer_id=0x1234),), decode=lambda adv, ctx: None)\n"
+    )
+    (root / "broken" / "__init__.py").write_text("import this_module_does_not_exist\n")
+    (root / "wrong" / "__init__.py").write_text(
+        "from hub.integrations import Integration, Match\n"
+        "INTEGRATION = Integration(name='wrong', kind='decoder', "
+        "matches=(Match(local_name='T*'),), decode=lambda adv, ctx: None)\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    registry = IntegrationRegistry.discover("fake_integrations_pkg")
+    assert list(registry.integrations) == ["good"]
+    assert len(registry.problems) == 2
+    assert registry.problems[0].startswith("fake_integrations_pkg.broken: failed to import")
+    assert registry.problems[1].startswith("fake_integrations_pkg.wrong: local-name pattern")
