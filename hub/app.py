@@ -15,6 +15,9 @@ from hub.scheduler import Scheduler
 from hub.sources import SourceRunner
 from hub.store import SqliteStore
 
+# How often the hub looks for sensors disabled or enabled with `hub sensors`.
+_REFRESH_S = 10.0
+
 
 @dataclass(slots=True)
 class _Totals:
@@ -51,12 +54,14 @@ class Hub:
     async def start(self) -> None:
         config = self.config
         self.router.seed_sequences(await self.store.recent_sequences())
+        await self.refresh_sensor_flags()
         # The store must not lose readings: a full mailbox holds producers back rather than
         # dropping anything.
         self.bus.subscribe(Reading, self.store.add, name="store", policy="block")
         self.bus.start()
         self.scheduler.add_interval("store.flush", self.store.flush, config.store.flush_interval)
         self.scheduler.add_interval("hub.summary", self.log_summary, config.hub.summary_interval)
+        self.scheduler.add_interval("sensors.refresh", self.refresh_sensor_flags, _REFRESH_S)
         self.scheduler.start()
         self.sources.start(self.router.submit)
         self._started = True
@@ -93,6 +98,13 @@ class Hub:
             counters.committed,
             "" if drained else f", {self.bus.undelivered_at_stop} events undelivered",
         )
+
+    async def refresh_sensor_flags(self) -> None:
+        """Follow `hub sensors disable/enable` made while the hub runs."""
+        disabled = self.config.disabled_devices() | await self.store.disabled_addresses()
+        if disabled != self.router.disabled:
+            logger.info("Disabled sensors now: {}", ", ".join(sorted(disabled)) or "none")
+            self.router.set_disabled(disabled)
 
     async def log_summary(self) -> None:
         """One line on what happened since the last summary."""

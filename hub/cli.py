@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
     from hub.integrations import IntegrationRegistry
 
 EXIT_CONFIG = 2
+# Modules under hub/commands/ that add sub-commands, in the order `hub --help` lists them.
+COMMAND_MODULES: tuple[str, ...] = ("sensors",)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -63,6 +66,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("file", nargs="?", type=Path, help="config file")
     check.set_defaults(func=_check_config)
+
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"hub.commands.{name}").register(commands)
     return parser
 
 

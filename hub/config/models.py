@@ -51,6 +51,26 @@ class StoreConfig(Section):
     min_interval: Duration = Field(default=10.0, ge=0)
 
 
+class RetentionConfig(Section):
+    """How long raw readings are kept; hourly rollups are kept for ever."""
+
+    raw: Duration = Field(default=30 * 86400.0, ge=3600)
+    # Rollups catch up with new readings this often; raw readings are purged this often.
+    rollup_interval: Duration = Field(default=300.0, gt=0)
+    purge_interval: Duration = Field(default=3600.0, gt=0)
+    # Rows deleted per transaction, so a purge never holds writers back for long.
+    purge_batch: int = Field(default=5_000, ge=100, le=100_000)
+
+
+class BackupConfig(Section):
+    """Scheduled online backups of the database."""
+
+    enabled: bool = False
+    dir: ConfigPath = Path("../data/backups")
+    schedule: str = "30 3 * * *"  # crontab: daily at 03:30
+    keep: int = Field(default=7, ge=1)
+
+
 class SchedulerConfig(Section):
     """APScheduler settings shared by every job."""
 
@@ -137,6 +157,8 @@ class HubConfig(Section):
     bus: BusConfig = Field(default_factory=BusConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
+    backup: BackupConfig = Field(default_factory=BackupConfig)
     # name -> settings; `type` (default: the name) says which source integration runs it.
     # Validated against that integration's own model by the loader.
     sources: dict[str, Any] = Field(default_factory=dict)

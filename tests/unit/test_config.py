@@ -945,3 +945,32 @@ def test_bad_devices_are_named(tmp_path: Path, yaml_text: str, expected: str) ->
     assert expected in message
     for secret in ("1234", "abcd", "zz"):
         assert secret not in message.split("bindkey")[-1], "a key is never echoed"
+
+
+@pytest.mark.parametrize(
+    ("calibration", "expected"),
+    [
+        ("{offset: 1, points: [[1, 1], [2, 2]]}", "give either offset or points"),
+        ("{}", "give either offset or points"),
+        ("{points: [[5, 1], [5, 2]]}", "the two points need different measured values"),
+        ("{points: [[5, 1]]}", "devices.A4:C1:38:12:34:56.calibration.humidity.points"),
+    ],
+)
+def test_bad_calibrations_are_named(tmp_path: Path, calibration: str, expected: str) -> None:
+    path = tmp_path / "hub.yaml"
+    path.write_text(
+        f"devices:\n  A4:C1:38:12:34:56:\n    calibration:\n      humidity: {calibration}\n"
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(path, environ={})
+    assert expected in str(info.value)
+
+
+def test_a_two_point_calibration_maps_measured_onto_reference() -> None:
+    from hub.config.models import Calibration
+
+    salt_test = Calibration(points=((76.1, 75.3), (34.0, 33.0)))
+    assert salt_test.apply(76.1) == 75.3
+    assert salt_test.apply(34.0) == 33.0
+    assert salt_test.apply(55.05) == 54.15
+    assert Calibration(offset=-0.3).apply(21.5) == 21.2

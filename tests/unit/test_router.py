@@ -505,3 +505,26 @@ def test_discovery_leaves_out_a_broken_integration_and_reports_it(
     assert len(registry.problems) == 2
     assert registry.problems[0].startswith("fake_integrations_pkg.broken: failed to import")
     assert registry.problems[1].startswith("fake_integrations_pkg.wrong: local-name pattern")
+
+
+def test_calibration_is_applied_before_the_dew_point(registry: IntegrationRegistry) -> None:
+    from hub.config.models import Calibration
+
+    router = Router(
+        registry,
+        EventBus(),
+        calibrations={
+            TAG: {
+                "temperature": Calibration(offset=-0.5),
+                "humidity": Calibration(points=((76.0, 75.0), (34.0, 33.0))),
+            }
+        },
+    )
+    event = router.route(ruuvi(300, temperature=20.5, humidity=51.0))
+    assert isinstance(event, Reading)
+    assert event.measurements["temperature"] == 20.0
+    assert event.measurements["humidity"] == 50.0
+    assert event.measurements["dew_point"] == round(magnus(20.0, 50.0), 2)
+    other = router.route(ruuvi(301, address="AA:00:00:00:00:01", temperature=20.5))
+    assert isinstance(other, Reading)
+    assert other.measurements["temperature"] == 20.5
