@@ -155,7 +155,8 @@ class Router:
             format=decoded.format,
             rssi=adv.rssi,
             sequence=sequence,
-            states=decoded.states,
+            # One plain dict for every consumer (JSON encoders refuse a mappingproxy).
+            states=decoded.states if type(decoded.states) is dict else dict(decoded.states),
             events=decoded.events,
             name=adv.name,
         )
