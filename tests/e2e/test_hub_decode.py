@@ -111,3 +111,47 @@ def test_no_input_no_output() -> None:
     result = run_decode("")
     assert result.returncode == 0
     assert result.stdout == ""
+
+
+# The worked example of bthome.io/encryption: key, MAC and an encrypted v2 packet that
+# carries 25.06 °C and 50.55 %.
+BTHOME_KEY = "231d39c1d7cc1ab1aee224cd096db932"
+BTHOME_MAC = "54:48:E6:8F:80:A5"
+BTHOME_PACKET = "41e445f3c9962b332211006c7c4519"
+BTHOME_UUID = "0000fcd2-0000-1000-8000-00805f9b34fb"
+
+
+def encrypted_line() -> str:
+    return json.dumps(
+        {"ts": 1.0, "address": BTHOME_MAC, "service_data": {BTHOME_UUID: BTHOME_PACKET}}
+    )
+
+
+def test_encrypted_packets_need_their_key(tmp_path: Path) -> None:
+    keys = tmp_path / "keys.json"
+    keys.write_text(json.dumps({BTHOME_MAC.lower(): BTHOME_KEY}))
+    wrong = tmp_path / "wrong.json"
+    wrong.write_text(json.dumps({BTHOME_MAC: "814aac74c4f17b6c1581e1ab87816b99"}))
+
+    with_key = json.loads(run_decode(encrypted_line() + "\n", "--keys", str(keys)).stdout)
+    assert with_key["measurements"] == {"temperature": 25.06, "humidity": 50.55, "dew_point": 14.08}
+    assert with_key["format"] == "v2-encrypted"
+
+    no_key = json.loads(run_decode(encrypted_line() + "\n").stdout)
+    assert no_key == {
+        "address": BTHOME_MAC,
+        "integration": "bthome",
+        "error": "encrypted; no bindkey configured for this device",
+    }
+    wrong_key = json.loads(run_decode(encrypted_line() + "\n", "--keys", str(wrong)).stdout)
+    assert wrong_key["error"] == "decryption failed: wrong bindkey?"
+
+
+def test_keys_come_from_the_config_devices_too(tmp_path: Path) -> None:
+    secret = tmp_path / "bthome.key"
+    secret.write_text(BTHOME_KEY + "\n")
+    config = tmp_path / "hub.yaml"
+    config.write_text(f'devices:\n  "{BTHOME_MAC}":\n    bindkey_file: bthome.key\n')
+    result = run_decode(encrypted_line() + "\n", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["measurements"]["temperature"] == 25.06
