@@ -14,6 +14,7 @@ from hub.router import Router
 from hub.scheduler import Scheduler
 from hub.sources import SourceRunner
 from hub.store import SqliteStore
+from hub.store.backup import ScheduledBackups
 
 # How often the hub looks for sensors disabled or enabled with `hub sensors`.
 _REFRESH_S = 10.0
@@ -62,6 +63,9 @@ class Hub:
         self.scheduler.add_interval("store.flush", self.store.flush, config.store.flush_interval)
         self.scheduler.add_interval("hub.summary", self.log_summary, config.hub.summary_interval)
         self.scheduler.add_interval("sensors.refresh", self.refresh_sensor_flags, _REFRESH_S)
+        if config.backup.enabled:
+            backups = ScheduledBackups(self.store, config.backup.dir, config.backup.keep)
+            self.scheduler.add_cron("store.backup", backups.run, config.backup.schedule)
         self.scheduler.start()
         self.sources.start(self.router.submit)
         self._started = True

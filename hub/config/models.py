@@ -42,8 +42,10 @@ class StoreConfig(Section):
     path: ConfigPath = Path("../data/hub.db")
     batch_size: int = Field(default=1_000, ge=1, le=100_000)
     flush_interval: Duration = Field(default=5.0, gt=0)
-    # NORMAL is safe against a crash of the hub in WAL mode; FULL also against power loss.
-    synchronous: Literal["normal", "full"] = "normal"
+    # FULL syncs each batch to disk: a committed reading survives a power cut or the kernel
+    # turning the file system read-only. NORMAL saves that fsync and survives only a crash
+    # of the hub itself.
+    synchronous: Literal["normal", "full"] = "full"
     # Readings held in memory while SQLite cannot be written; beyond it the oldest are dropped.
     max_buffer: int = Field(default=100_000, ge=1_000)
     # At most one reading per sensor per interval is stored: the latest. Alerts and live

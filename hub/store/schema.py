@@ -7,6 +7,8 @@ history for one sensor is an index range scan on (sensor_id, ts).
 
 from __future__ import annotations
 
+import sqlite3
+
 import aiosqlite
 
 from hub.errors import HubError
@@ -78,7 +80,12 @@ async def migrate(conn: aiosqlite.Connection) -> tuple[int, int]:
         )
     for version in range(before + 1, SCHEMA_VERSION + 1):
         # Each step and its version bump commit together or not at all.
-        await conn.executescript(
-            f"BEGIN;\n{MIGRATIONS[version - 1]}\nPRAGMA user_version = {version};\nCOMMIT;"
-        )
+        try:
+            await conn.executescript(
+                f"BEGIN;\n{MIGRATIONS[version - 1]}\nPRAGMA user_version = {version};\nCOMMIT;"
+            )
+        except sqlite3.Error:
+            if conn.in_transaction:
+                await conn.rollback()
+            raise
     return before, SCHEMA_VERSION

@@ -178,11 +178,14 @@ class SqliteStore:
             return
         pending = self._pending
         pending.append(keep)
-        if len(pending) >= self._settings.batch_size and not self._lock.locked():
-            if time.monotonic() >= self._retry_at:
-                await self.flush()
-            elif len(pending) > self._settings.max_buffer:
-                self._drop_oldest(len(pending) - self._settings.max_buffer)
+        if len(pending) > self._settings.max_buffer:
+            self._drop_oldest(len(pending) - self._settings.max_buffer)
+        if (
+            len(pending) >= self._settings.batch_size
+            and not self._lock.locked()
+            and time.monotonic() >= self._retry_at
+        ):
+            await self.flush()
 
     async def flush(self) -> int:
         """Commit everything buffered in one transaction; returns how many were committed."""

@@ -7,6 +7,10 @@ shutdown. Once a bucket has been stored, later readings of it are not stored aga
 most one reading per interval reaches the database, across restarts too (the store seeds the
 last stored time per sensor). Alerts and live views are not affected: they see every reading
 on the bus.
+
+With no interval (0), every new measurement is stored, but never one older than the last
+stored for its sensor: after a restart, a sensor (or a replay) repeating the past does not
+write it again.
 """
 
 from __future__ import annotations
@@ -39,7 +43,9 @@ class StorageThrottle:
         self._monotonic = monotonic
         self._staged: dict[str, _Staged] = {}
         self._stored_bucket: dict[str, int] = {}
+        self._last_stored_ts: dict[str, float] = {}  # for sensors without an interval
         self.throttled = 0
+        self.stale = 0
 
     def interval(self, address: str) -> float:
         return self._per_sensor.get(address, self._default)
@@ -50,12 +56,19 @@ class StorageThrottle:
             interval = self.interval(address)
             if interval > 0:
                 self._stored_bucket[address] = int(ts // interval)
+            else:
+                self._last_stored_ts[address] = ts
 
     def offer(self, reading: Reading) -> Reading | None:
         """The reading to store now (a previously staged one), or None."""
         address = reading.address
         interval = self.interval(address)
         if interval <= 0:
+            last = self._last_stored_ts.get(address)
+            if last is not None and reading.ts <= last:
+                self.stale += 1
+                return None
+            self._last_stored_ts[address] = reading.ts
             return reading
         bucket = int(reading.ts // interval)
         stored = self._stored_bucket.get(address)

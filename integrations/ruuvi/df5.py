@@ -17,32 +17,66 @@ from integrations.ruuvi.battery import BATTERY_CURVE
 LENGTH = 24
 _LAYOUT = struct.Struct(">xhHHhhhHBH6x")
 _INT16_INVALID = -32768
+_MV_INVALID = 0x7FF
+_TX_INVALID = 0x1F
+# Battery % for every possible 11-bit millivolt field, worked out once.
+_BATTERY = tuple(
+    battery_from_voltage((mv + 1600) / 1000, BATTERY_CURVE) for mv in range(_MV_INVALID)
+)
+# Exact division (temp / 200 rather than temp * 0.005) gives the shortest decimal for every
+# raw value, checked for all 65 536 of each, so no rounding is needed.
 
 
 def decode(payload: bytes) -> Decoded | DecodeFailure:
     if len(payload) != LENGTH:
         return DecodeFailure(f"format 5 needs {LENGTH} bytes, got {len(payload)}")
     temp, hum, pres, acc_x, acc_y, acc_z, power, movement, sequence = _LAYOUT.unpack(payload)
+    millivolts = power >> 5
+    tx_power = power & 0x1F
+    if (
+        temp != _INT16_INVALID
+        and hum != 0xFFFF
+        and pres != 0xFFFF
+        and acc_x != _INT16_INVALID
+        and acc_y != _INT16_INVALID
+        and acc_z != _INT16_INVALID
+        and millivolts != _MV_INVALID
+        and tx_power != _TX_INVALID
+        and movement != 0xFF
+        and sequence != 0xFFFF
+    ):
+        # A tag in good order marks nothing "not available": one dict, no branches.
+        measurements: dict[str, float | int] = {
+            "temperature": temp / 200,
+            "humidity": hum / 400,
+            "pressure": (pres + 50_000) / 100,
+            "acceleration_x": acc_x / 1000,
+            "acceleration_y": acc_y / 1000,
+            "acceleration_z": acc_z / 1000,
+            "voltage": (millivolts + 1600) / 1000,
+            "battery": _BATTERY[millivolts],
+            "tx_power": tx_power * 2 - 40,
+            "movement_counter": movement,
+            "measurement_sequence": sequence,
+        }
+        return Decoded(measurements, "RuuviTag", "5", sequence)
     m: dict[str, float | int] = {}
     if temp != _INT16_INVALID:
-        m["temperature"] = round(temp * 0.005, 3)
+        m["temperature"] = temp / 200
     if hum != 0xFFFF:
-        m["humidity"] = round(hum * 0.0025, 4)
+        m["humidity"] = hum / 400
     if pres != 0xFFFF:
-        m["pressure"] = round((pres + 50_000) / 100, 2)
+        m["pressure"] = (pres + 50_000) / 100
     if acc_x != _INT16_INVALID:
         m["acceleration_x"] = acc_x / 1000
     if acc_y != _INT16_INVALID:
         m["acceleration_y"] = acc_y / 1000
     if acc_z != _INT16_INVALID:
         m["acceleration_z"] = acc_z / 1000
-    millivolts = power >> 5
-    if millivolts != 0x7FF:
-        voltage = (millivolts + 1600) / 1000
-        m["voltage"] = voltage
-        m["battery"] = battery_from_voltage(voltage, BATTERY_CURVE)
-    tx_power = power & 0x1F
-    if tx_power != 0x1F:
+    if millivolts != _MV_INVALID:
+        m["voltage"] = (millivolts + 1600) / 1000
+        m["battery"] = _BATTERY[millivolts]
+    if tx_power != _TX_INVALID:
         m["tx_power"] = tx_power * 2 - 40
     if movement != 0xFF:
         m["movement_counter"] = movement

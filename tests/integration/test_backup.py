@@ -261,7 +261,8 @@ async def test_the_database_itself_is_never_the_destination(path: Path, tmp_path
     await prefill(store, 10)
     link = tmp_path / "link.db"
     link.symlink_to(path)
-    for dest in (path, link, path.parent / ".." / "data" / "hub.db"):
+    wal = path.with_name("hub.db-wal")
+    for dest in (path, link, path.parent / ".." / "data" / "hub.db", wal):
         with pytest.raises(HubError, match="would overwrite the database itself"):
             await backup_to(store, dest)
     await store.close()

@@ -91,7 +91,7 @@ def test_shipped_config_loads_with_its_documented_values() -> None:
     assert config.store.path == ROOT / "data" / "hub.db"
     assert config.store.batch_size == 1000
     assert config.store.flush_interval == 5.0
-    assert config.store.synchronous == "normal"
+    assert config.store.synchronous == "full"
     assert config.store.max_buffer == 100_000
     assert config.scheduler.misfire_grace_time == 30.0
     assert config.sources == {}
