@@ -15,6 +15,7 @@ from hub.scheduler import Scheduler
 from hub.sources import SourceRunner
 from hub.store import SqliteStore
 from hub.store.backup import ScheduledBackups
+from hub.store.rollups import Maintenance
 
 # How often the hub looks for sensors disabled or enabled with `hub sensors`.
 _REFRESH_S = 10.0
@@ -63,6 +64,13 @@ class Hub:
         self.scheduler.add_interval("store.flush", self.store.flush, config.store.flush_interval)
         self.scheduler.add_interval("hub.summary", self.log_summary, config.hub.summary_interval)
         self.scheduler.add_interval("sensors.refresh", self.refresh_sensor_flags, _REFRESH_S)
+        maintenance = Maintenance(self.store, config.retention, self.clock)
+        self.scheduler.add_interval(
+            "store.rollups", maintenance.rollup_job, config.retention.rollup_interval
+        )
+        self.scheduler.add_interval(
+            "store.retention", maintenance.retention_job, config.retention.purge_interval
+        )
         if config.backup.enabled:
             backups = ScheduledBackups(self.store, config.backup.dir, config.backup.keep)
             self.scheduler.add_cron("store.backup", backups.run, config.backup.schedule)

@@ -116,6 +116,22 @@ class SqliteStore:
         return self._settings.path
 
     @property
+    def is_open(self) -> bool:
+        return self._conn is not None
+
+    @property
+    def connection(self) -> aiosqlite.Connection:
+        """The open connection, for maintenance that must share the store's writer."""
+        if self._conn is None:
+            raise HubError(f"the database {self.path} is not open")
+        return self._conn
+
+    @property
+    def write_lock(self) -> asyncio.Lock:
+        """Held by every write on `connection`; other writers take it too."""
+        return self._lock
+
+    @property
     def buffered(self) -> int:
         return len(self._pending)
 
