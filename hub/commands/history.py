@@ -227,7 +227,9 @@ def write_table(result: History, out: TextIO, *, title: str = "", local: bool = 
 
     zone = f"local time ({datetime.now().astimezone().tzname()})" if local else "UTC"
     bucket = {"raw": "", "hour": ", hourly", "day": ", daily (UTC days)"}[result.resolution]
-    out.write(f"{title}{' — ' if title else ''}{len(result.rows)} rows{bucket}, times in {zone}\n")
+    count = len(result.rows)
+    rows = "1 row" if count == 1 else f"{count} rows"
+    out.write(f"{title}{' — ' if title else ''}{rows}{bucket}, times in {zone}\n")
     header = ["time", *_columns(result)]
     lines = []
     for row in result.rows:

@@ -460,7 +460,7 @@ def test_cli_table_of_buckets(db: Db, capsys: pytest.CaptureFixture[str]) -> Non
     assert cli(A.lower(), "--db", str(db.path), "-m", "humidity", "-r", "hour", *RANGE) == 0
 
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == f"kitchen ({A}) — 1 rows, hourly, times in UTC"
+    assert lines[0] == f"kitchen ({A}) — 1 row, hourly, times in UTC"
     assert lines[1].split() == ["time", "measurement", "min", "mean", "max", "count"]
     values = [humidity(i) for i in range(6, 12)]
     mean = round(sum(values) / 6, 4)
