@@ -3,13 +3,24 @@
 # and stops its own instance on a free loopback port). Nothing is left running.
 set -euo pipefail
 
-# program -> Debian package, for each server the tests run. The foundation's tests need
-# none (SQLite comes with Python); brokers and databases are added here with their tests.
-declare -A NEEDED=()
+# program (or file) -> Debian package, for each server or build dependency the tests need.
+declare -A NEEDED=(
+    [mosquitto]=mosquitto                                  # MQTT broker
+    [victoria-metrics]=victoria-metrics                    # speaks the InfluxDB write API
+    [dbus-daemon]=dbus-daemon                              # private bus for the fake BlueZ
+    [pkg-config]=pkg-config
+    [/usr/include/dbus-1.0/dbus/dbus.h]=libdbus-1-dev      # to build dbus-python
+    [/usr/include/glib-2.0/glib.h]=libglib2.0-dev
+    [mkfs.ext4]=e2fsprogs                                  # the read-only file system test
+)
 
 missing=()
 for program in "${!NEEDED[@]}"; do
-    command -v "$program" >/dev/null 2>&1 || missing+=("${NEEDED[$program]}")
+    if [[ "$program" == /* ]]; then
+        [ -e "$program" ] || missing+=("${NEEDED[$program]}")
+    else
+        command -v "$program" >/dev/null 2>&1 || missing+=("${NEEDED[$program]}")
+    fi
 done
 [ "${#missing[@]}" -eq 0 ] && exit 0
 
