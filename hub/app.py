@@ -8,6 +8,7 @@ from loguru import logger
 
 from hub.bus import EventBus
 from hub.clock import Clock
+from hub.components import Component
 from hub.config.models import HubConfig
 from hub.events import Reading
 from hub.router import Router
@@ -42,6 +43,7 @@ class Hub:
         scheduler: Scheduler,
         sources: SourceRunner,
         clock: Clock,
+        components: list[Component] | None = None,
     ) -> None:
         self.config = config
         self.bus = bus
@@ -50,6 +52,7 @@ class Hub:
         self.scheduler = scheduler
         self.sources = sources
         self.clock = clock
+        self.components = list(components or [])
         self._last = _Totals()
         self._started = False
 
@@ -75,6 +78,8 @@ class Hub:
             backups = ScheduledBackups(self.store, config.backup.dir, config.backup.keep)
             self.scheduler.add_cron("store.backup", backups.run, config.backup.schedule)
         self.scheduler.start()
+        for component in self.components:
+            await component.start()
         self.sources.start(self.router.submit)
         self._started = True
         sources = (
@@ -83,13 +88,14 @@ class Hub:
         )
         logger.info(
             "Hub {!r} running: sources {}; decoders {}; store {} (batch {}, flush every {:g}s); "
-            "{} scheduled jobs",
+            "components {}; {} scheduled jobs",
             config.hub.name,
             sources,
             ", ".join(self.router.decoder_names) or "none",
             config.store.path,
             config.store.batch_size,
             config.store.flush_interval,
+            ", ".join(c.name for c in self.components) or "none",
             len(self.scheduler.jobs),
         )
         if not self.sources.sources:
@@ -102,6 +108,11 @@ class Hub:
         self._started = False
         await self.sources.stop()
         drained = await self.bus.stop()
+        for component in reversed(self.components):
+            try:
+                await component.stop()
+            except Exception:  # noqa: BLE001 - one component must not keep the others running
+                logger.opt(exception=True).error("Component {} failed to stop", component.name)
         self.scheduler.shutdown()
         await self.store.flush()
         counters = self.store.counters

@@ -11,6 +11,7 @@ from dependency_injector import containers, providers
 from hub.app import Hub
 from hub.bus import EventBus
 from hub.clock import SystemClock
+from hub.components import ComponentContext, build_components
 from hub.config.models import HubConfig
 from hub.integrations import IntegrationRegistry, SourceContext
 from hub.router import Router
@@ -44,13 +45,24 @@ class Container(containers.DeclarativeContainer):
         open_store, settings=config.provided.store, clock=clock, devices=config.provided.devices
     )
 
-    source_context = providers.Factory(SourceContext, clock=clock)
+    source_context = providers.Factory(SourceContext, clock=clock, scheduler=scheduler)
     sources = providers.Singleton(
         SourceRunner,
         sources=providers.Callable(
             build_sources, config=config, registry=registry, context=source_context
         ),
     )
+
+    component_context = providers.Factory(
+        ComponentContext,
+        config=config,
+        bus=bus,
+        store=store,
+        scheduler=scheduler,
+        router=router,
+        clock=clock,
+    )
+    components = providers.Singleton(build_components, context=component_context)
 
     hub = providers.Singleton(
         Hub,
@@ -61,4 +73,5 @@ class Container(containers.DeclarativeContainer):
         scheduler=scheduler,
         sources=sources,
         clock=clock,
+        components=components,
     )

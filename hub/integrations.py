@@ -26,6 +26,7 @@ from hub.records import normalise_uuid
 if TYPE_CHECKING:
     from hub.clock import Clock
     from hub.config.models import SourceSettings
+    from hub.scheduler import Scheduler
 
 # A local-name pattern needs this many literal characters before its first wildcard, so
 # that it can be indexed by prefix and cannot swallow every advertisement.
@@ -100,6 +101,9 @@ class SourceContext:
     """What the hub hands a source when it builds one."""
 
     clock: Clock
+    # For sources with jobs of their own (scan windows, watchdogs, polls); None in tools
+    # such as `hub scan` that run a source without the hub.
+    scheduler: Scheduler | None = None
 
 
 SourceFactory = Callable[[str, "SourceSettings", SourceContext], Source]
