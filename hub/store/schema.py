@@ -63,6 +63,39 @@ MIGRATIONS: tuple[str, ...] = (
         value TEXT NOT NULL
     );
     """,
+    # 3: alert states that survive a restart, the history of transitions, battery reports
+    """
+    CREATE TABLE alert_states (
+        rule            TEXT NOT NULL,
+        sensor          TEXT NOT NULL,  -- the engine's key: the address (or a name)
+        state           TEXT NOT NULL,  -- pending | firing
+        since           REAL,
+        started         REAL,
+        last_value      REAL,
+        last_reading_ts REAL,
+        last_notified   REAL,
+        name            TEXT,
+        address         TEXT,
+        PRIMARY KEY (rule, sensor)
+    ) WITHOUT ROWID;
+    CREATE TABLE alert_history (
+        id       INTEGER PRIMARY KEY,
+        ts       REAL NOT NULL,
+        rule     TEXT NOT NULL,
+        sensor   TEXT NOT NULL,
+        address  TEXT,
+        state    TEXT NOT NULL,  -- pending | firing | resolved | inactive
+        value    REAL,
+        severity TEXT NOT NULL,
+        message  TEXT NOT NULL
+    );
+    CREATE INDEX alert_history_ts ON alert_history(ts);
+    CREATE TABLE battery_reports (
+        id     INTEGER PRIMARY KEY,
+        ts     REAL NOT NULL,
+        report TEXT NOT NULL  -- JSON: one entry per sensor
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
