@@ -122,6 +122,13 @@ class Hub:
             "" if drained else f", {self.bus.undelivered_at_stop} events undelivered",
         )
 
+    async def reload(self) -> None:
+        """SIGHUP: components that can reload (alert rules) do so; the rest is unchanged."""
+        for component in self.components:
+            reload = getattr(component, "reload", None)
+            if reload is not None:
+                await reload()
+
     async def refresh_sensor_flags(self) -> None:
         """Follow `hub sensors disable/enable` made while the hub runs."""
         disabled = self.config.disabled_devices() | await self.store.disabled_addresses()

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from hub.store import SqliteStore
 
 # Modules with a `build(context)`; each adds one line here.
-COMPONENT_MODULES: tuple[str, ...] = ()
+COMPONENT_MODULES: tuple[str, ...] = ("hub.alerts.service",)
 
 
 class Component(Protocol):

@@ -7,12 +7,16 @@ import inspect
 import os
 import signal
 from collections.abc import Awaitable
+from typing import TYPE_CHECKING
 
 from loguru import logger
 
 from hub.config.models import HubConfig
 from hub.container import Container
 from hub.errors import HubError
+
+if TYPE_CHECKING:
+    from hub.app import Hub
 
 
 async def serve(
@@ -38,6 +42,18 @@ async def serve(
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, on_signal, signum)
+    reloads: set[asyncio.Task[None]] = set()
+    hub: Hub | None = None
+
+    def on_hangup() -> None:
+        if hub is None:
+            return
+        logger.info("SIGHUP received: reloading")
+        task = loop.create_task(hub.reload())
+        reloads.add(task)
+        task.add_done_callback(reloads.discard)
+
+    loop.add_signal_handler(signal.SIGHUP, on_hangup)
     try:
         try:
             await _maybe_await(container.init_resources())
@@ -54,7 +70,7 @@ async def serve(
             await hub.stop()
     finally:
         await _maybe_await(container.shutdown_resources())
-        for signum in (signal.SIGINT, signal.SIGTERM):
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             loop.remove_signal_handler(signum)
     logger.info("Bye")
     return 0

@@ -98,13 +98,8 @@ def channels_from_config(config: Any) -> list[str] | None:
     Accepts `notify` as a mapping of channel name to settings, or an object holding such a
     mapping as `channels`; `log` is always a channel.
     """
-    notify = getattr(config, "notify", None)
-    if notify is None:
-        return None
-    channels = getattr(notify, "channels", notify)
-    if isinstance(channels, dict):
-        return ["log", *(str(name) for name in channels)]
-    return None
+    names = getattr(config, "channel_names", None)
+    return list(names()) if callable(names) else None
 
 
 def _channels(args: argparse.Namespace) -> list[str] | None:

@@ -73,6 +73,41 @@ class BackupConfig(Section):
     keep: int = Field(default=7, ge=1)
 
 
+class ChannelConfig(Section):
+    """Where alert notifications go. `log` always exists and needs no entry."""
+
+    type: Literal["log", "webhook", "ntfy", "mqtt"]
+    url: str | None = None
+    # Sent as `Authorization: Bearer <token>`; may be given as `token_file`.
+    token: SecretStr | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+    timeout: Duration = Field(default=10.0, gt=0)
+    retries: int = Field(default=3, ge=0, le=20)
+    backoff: Duration = Field(default=1.0, gt=0)  # doubles after each failed try
+    # Notifications waiting for this channel; beyond it the oldest are dropped and counted.
+    queue_size: int = Field(default=1_000, ge=10)
+
+    @model_validator(mode="after")
+    def _needs_url(self) -> ChannelConfig:
+        if self.type in ("webhook", "ntfy") and not self.url:
+            raise ValueError(f"a {self.type} channel needs a url")
+        if self.url and not self.url.startswith(("http://", "https://")):
+            raise ValueError("url must start with http:// or https://")
+        return self
+
+
+class AlertsConfig(Section):
+    """Alert rules and the battery report."""
+
+    enabled: bool = True
+    # The rules file (contract 4). Without it the hub runs with no rules.
+    rules: ConfigPath = Path("alerts.yaml")
+    # How often `for` and `stale` timers are checked between readings.
+    tick_interval: Duration = Field(default=5.0, gt=0)
+    battery_report: str = "0 9 * * *"  # crontab: daily at 09:00
+    battery_notify: list[str] = Field(default_factory=lambda: ["log"])
+
+
 class SchedulerConfig(Section):
     """APScheduler settings shared by every job."""
 
@@ -160,6 +195,9 @@ class HubConfig(Section):
     store: StoreConfig = Field(default_factory=StoreConfig)
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    # Notification channels by name, used by alert rules' `notify:` lists.
+    notify: dict[str, ChannelConfig] = Field(default_factory=dict)
     backup: BackupConfig = Field(default_factory=BackupConfig)
     # name -> settings; `type` (default: the name) says which source integration runs it.
     # Validated against that integration's own model by the loader.
@@ -182,6 +220,19 @@ class HubConfig(Section):
                 raise ValueError(f"device {normal} is configured twice")
             devices[normal] = settings
         return devices
+
+    @model_validator(mode="after")
+    def _known_channels(self) -> HubConfig:
+        unknown = [c for c in self.alerts.battery_notify if c != "log" and c not in self.notify]
+        if unknown:
+            raise ValueError(
+                f"alerts.battery_notify names channels not defined under notify: {unknown}"
+            )
+        return self
+
+    def channel_names(self) -> list[str]:
+        """Every notification channel a rule may name (`log` always)."""
+        return ["log", *(name for name in self.notify if name != "log")]
 
     def device_keys(self) -> dict[str, bytes]:
         """Bindkeys of encrypted devices, by address."""

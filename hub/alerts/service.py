@@ -1,0 +1,227 @@
+"""The live alert engine: readings from the bus and ticks from the scheduler drive the same
+pure engine `hub alerts test` uses; transitions go on the bus, into SQLite and to the
+notification channels.
+
+State survives a restart: pending and firing alerts are saved after every change and taken
+back at start-up (a firing alert stays firing and is not notified again; a pending one keeps
+its start), and stale timers count from the last reading stored. SIGHUP reloads the rules
+file; an invalid file is rejected with its problems logged and the old rules kept.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from loguru import logger
+
+from hub.alerts.engine import AlertEngine, Change, Repeat, Transition
+from hub.alerts.notify import Notification, Notifier
+from hub.alerts.persistence import load_states, save, sensor_directory
+from hub.alerts.rules import Rule, check_rules
+from hub.components import ComponentContext
+from hub.config.models import AlertsConfig
+from hub.errors import HubError
+from hub.events import Reading, SensorSeen
+from hub.health import HealthStatus
+
+# How often display names are re-read from the database (renames by `hub sensors`).
+_NAMES_REFRESH_S = 30.0
+
+
+def build(context: ComponentContext) -> AlertService | None:
+    settings = context.config.alerts
+    if not settings.enabled:
+        return None
+    if not settings.rules.exists():
+        if "rules" in settings.model_fields_set:
+            raise HubError(f"alerts.rules: the rules file {settings.rules} does not exist")
+        logger.info("No alert rules ({} does not exist): alerts are off", settings.rules)
+        return None
+    return AlertService(context, settings)
+
+
+class AlertService:
+    """Owns the engine, its persistence, the notifier and the reload."""
+
+    name = "alerts"
+
+    def __init__(self, context: ComponentContext, settings: AlertsConfig) -> None:
+        self._context = context
+        self._settings = settings
+        self._channels = context.config.channel_names()
+        self.engine = AlertEngine()
+        self.notifier = Notifier(context.config.notify)
+        # Names the config gives win (as in the store); then names set with `hub sensors`.
+        self._config_names = {a: d.name for a, d in context.config.devices.items() if d.name}
+        self._names: dict[str, str] = {}
+        self._names_read = 0.0
+        self._unsubscribe: list[object] = []
+        self.reloads = 0
+        self.rejected_reloads = 0
+        self.last_reload_error = ""
+
+    @property
+    def rules_path(self) -> Path:
+        return self._settings.rules
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        rules = self._load_rules()
+        self.engine.replace_rules(rules)
+        store = self._context.store
+        conn = store.connection
+        saved = await load_states(conn)
+        taken = self.engine.restore(saved)
+        self._names, last_seen = await sensor_directory(conn)
+        self._names_read = time.monotonic()
+        for address, seen in last_seen.items():
+            self.engine.prime(seen, self._names.get(address), address)
+        bus = self._context.bus
+        # Alerts must see every reading: the engine is far faster than any source, so the
+        # block policy never holds a producer back for long.
+        self._unsubscribe = [
+            bus.subscribe(Reading, self._on_reading, name="alerts", policy="block"),
+            bus.subscribe(SensorSeen, self._on_seen, name="alerts:seen"),
+        ]
+        await self.notifier.start()
+        self._context.scheduler.add_interval("alerts.tick", self.tick, self._settings.tick_interval)
+        firing = sum(1 for s in saved if s.state == "firing")
+        logger.info(
+            "Alerts: {} rules from {}; {} alerts taken back ({} firing)",
+            len(rules),
+            self._settings.rules,
+            taken,
+            firing,
+        )
+
+    async def stop(self) -> None:
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()  # type: ignore[operator]
+        await self._persist([])
+        await self.notifier.stop()
+
+    def _load_rules(self) -> list[Rule]:
+        rules, problems = check_rules(self._settings.rules, self._channels)
+        if problems:
+            raise HubError(
+                f"invalid alert rules in {self._settings.rules}:\n  "
+                + "\n  ".join(str(p) for p in problems)
+            )
+        return rules
+
+    async def reload(self) -> bool:
+        """Load the rules file again; keep the old rules if the new file is invalid."""
+        rules, problems = check_rules(self._settings.rules, self._channels)
+        if problems:
+            self.rejected_reloads += 1
+            self.last_reload_error = "; ".join(str(p) for p in problems)
+            for problem in problems:
+                logger.error("Alert rules not reloaded: {}", problem)
+            logger.error("Keeping the {} rules in force", len(self.engine.rules))
+            return False
+        self.engine.replace_rules(rules)
+        self.reloads += 1
+        self.last_reload_error = ""
+        logger.info("Alert rules reloaded: {} rules from {}", len(rules), self._settings.rules)
+        await self._persist([])
+        return True
+
+    # -- evaluation ----------------------------------------------------------------------
+
+    async def _on_reading(self, reading: Reading) -> None:
+        measurements = reading.measurements
+        if reading.rssi is not None:
+            measurements = {**measurements, "rssi": reading.rssi}
+        changes = self.engine.on_reading(
+            reading.ts,
+            self._display_name(reading.address, reading.name),
+            reading.address,
+            measurements,
+        )
+        if changes:
+            await self._handle(changes)
+
+    async def _on_seen(self, seen: SensorSeen) -> None:
+        # A repeat of a measurement is not a new value, but the sensor is alive: it counts
+        # for stale rules (and leaves threshold alerts alone: no measurements).
+        changes = self.engine.on_reading(
+            seen.ts, self._display_name(seen.address, None), seen.address, {}
+        )
+        if changes:
+            await self._handle(changes)
+
+    async def tick(self) -> None:
+        """Scheduled: fire `for` and `stale` timers that are due."""
+        if time.monotonic() - self._names_read >= _NAMES_REFRESH_S:
+            self._names, _ = await sensor_directory(self._context.store.connection)
+            self._names_read = time.monotonic()
+        changes = self.engine.tick(self._context.clock.time())
+        if changes:
+            await self._handle(changes)
+
+    def _display_name(self, address: str, advertised: str | None) -> str | None:
+        return self._config_names.get(address) or self._names.get(address) or advertised
+
+    async def _handle(self, changes: Sequence[Change]) -> None:
+        bus = self._context.bus
+        transitions: list[Transition] = []
+        for change in changes:
+            if isinstance(change, Transition):
+                transitions.append(change)
+                bus.publish(change.to_event())
+                if change.notifies:
+                    self.notifier.notify(_note(change), change.notify)
+            elif isinstance(change, Repeat):
+                self.notifier.notify(_note(change), change.notify)
+        if transitions:
+            await self._persist(transitions)
+
+    async def _persist(self, transitions: list[Transition]) -> None:
+        store = self._context.store
+        if not store.is_open:
+            return
+        try:
+            await save(store.connection, store.write_lock, self.engine.active(), transitions)
+        except Exception as exc:  # noqa: BLE001 - a full disk must not stop alerting
+            logger.warning("Could not save alert state: {}", exc)
+
+    # -- observation ---------------------------------------------------------------------
+
+    def health(self) -> HealthStatus:
+        status = self.notifier.health(time.time())
+        details = {
+            "rules": len(self.engine.rules),
+            "firing": sum(1 for s in self.engine.active() if s.state == "firing"),
+            "rejected_reloads": self.rejected_reloads,
+        }
+        if self.last_reload_error and status.state == "ok":
+            return HealthStatus(
+                "degraded", f"rules file invalid: {self.last_reload_error}", details
+            )
+        return HealthStatus(status.state, status.reason, details)
+
+
+def _note(change: Transition | Repeat) -> Notification:
+    rule = change.definition
+    if isinstance(change, Repeat):
+        kind: str = "repeat"
+        ended = None
+    else:
+        kind = change.state
+        ended = change.ts if change.state == "resolved" else None
+    return Notification(
+        kind=kind,  # type: ignore[arg-type]
+        ts=change.ts,
+        rule=change.rule,
+        sensor=change.sensor,
+        address=change.address,
+        severity=change.severity,
+        value=change.value,
+        message=change.message,
+        measurement=rule.measurement,
+        started=change.started,
+        ended=ended,
+    )
