@@ -2,19 +2,20 @@
 
 Days left come from an ordinary least-squares line through the battery percentage over the
 last 30 days, one point per hour (the hour's mean): the hourly rollups, kept for ever, plus
-the readings not rolled up yet, so purging raw readings changes nothing. The estimate is
-`battery now / -slope`, less the time since that battery value was seen, and it is given
-only when the data can carry it (see `estimate_days_left`); otherwise it is unknown (None).
-A sensor that reports only a voltage gets no estimate: the voltage of a coin cell stays flat
-for most of its life and then falls off a cliff, so a straight line through it says nothing.
+the readings not rolled up yet, so purging raw readings changes nothing. The estimate is the
+line's level now divided by its drain per day, given only when the data can carry it (see
+`estimate_days_left`); otherwise it is unknown (None). A sensor that reports only a voltage
+gets no estimate: a coin cell's voltage stays flat for most of its life and then falls off
+a cliff, so a straight line through it says nothing.
 
-A battery swap shows as a rise of more than `SWAP_RISE` points from one hourly mean to the
-next; only the hours from the last swap on are fitted, so the old battery's decline does not
+A new battery shows as an hourly mean more than `SWAP_RISE` points above every earlier one;
+only the hours from the last such swap on are fitted, so the old battery's decline does not
 bend the new one's line.
 
-The queries are written once, as plans (see hub.store.history), and run on an aiosqlite
-connection (the scheduled job) or a stdlib one (`hub battery`). Every statement covers all
-sensors at once: the fit is one grouped query over the rollups' primary key.
+The queries are written once, as plans (see hub.store.history), and run on a stdlib
+connection (`hub battery`, and the scheduled job in a worker thread) or an aiosqlite one.
+Every statement covers all sensors at once; the fit is one grouped query streamed off the
+rollups' primary key.
 """
 
 from __future__ import annotations
@@ -24,8 +25,7 @@ import inspect
 import math
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,7 +36,7 @@ import orjson
 from loguru import logger
 
 from hub.events import BatteryReport, BatteryStatus
-from hub.store.history import Plan, _run_async, _run_sync
+from hub.store.history import Plan, _run_async, _run_sync, open_readonly
 from hub.store.rollups import ROLLUP_KEY
 
 if TYPE_CHECKING:
@@ -48,8 +48,9 @@ HOUR = 3600
 DAY = 86400.0
 DEFAULT_WINDOW = 30 * DAY
 DEFAULT_KEEP = 90
-# No estimate from less than this: a few days cover the daily temperature swing of the
-# voltage a percentage is usually computed from, and a day's worth of hourly points.
+# No estimate from fewer days or hourly means than this: a drain of tenths of a percent a
+# day only shows over several daily swings of the voltage (and of the percentage most
+# devices compute from it), and a sensor heard now and then gives few means per day.
 MIN_SPAN_DAYS = 3.0
 MIN_POINTS = 24
 # Flatter than this is "no measurable drain": 100 % would last over 27 years.
@@ -59,7 +60,9 @@ MIN_DRAIN_PER_DAY = 0.01
 # cycle), so the textbook standard error is optimistic; 3 rather than 2 allows for that.
 # At t = 3 the days left are good to about a third either way (one sigma).
 MIN_T = 3.0
-# A rise of more than this many points between consecutive hourly means is a new battery.
+# An hourly mean this many points above every earlier one in the window is a new battery.
+# Above all earlier means, not just the previous one: the daily swing of a percentage that
+# follows the voltage (and the temperature) comes back to where it was and goes no higher.
 SWAP_RISE = 10.0
 # A sensor this close to empty (days left, or battery %) is listed as needing attention.
 SOON_DAYS = 30.0
@@ -112,49 +115,34 @@ _LATEST_FRESH = f"""
     FROM readings r NOT INDEXED, keys k
     WHERE r.id > ?1 AND typeof(r.measurements ->> k.path) {_NUMBER}
     GROUP BY r.sensor_id, k.key"""
-# The sums of an ordinary least-squares fit of the hourly battery means since the window's
-# start (and since the last battery swap), per sensor. x is days since the window's start
-# (at each hour's middle), which keeps the sums small enough for doubles. The rollups are
-# read by their primary key, one range per sensor; hours that also have readings not rolled
-# up yet are merged with them (sum and count), as hourly history does.
-# ?1: the rollup position, ?2: the first hour of the window, ?3: SWAP_RISE.
+# Hourly sums of the battery values not rolled up yet, since the window's first hour (read
+# by id: normally the last few minutes, at the end of the table). ?1: the rollup position,
+# ?2: the window's first hour.
+_FRESH_HOURS = f"""
+    SELECT r.sensor_id, CAST(r.ts / {HOUR} AS INTEGER) * {HOUR} AS hour,
+           total(r.measurements ->> '$.battery'), count(*)
+    FROM readings r NOT INDEXED
+    WHERE r.id > ?1 AND r.ts >= ?2 AND typeof(r.measurements ->> '$.battery') {_NUMBER}
+    GROUP BY r.sensor_id, hour"""
+# The sums of a least-squares fit through the rolled-up hourly battery means in [?1, ?2),
+# per sensor, with their lowest and highest mean: one range of the rollups' primary key per
+# sensor, streamed into one grouped aggregate (no sort). x is days since ?1 at each hour's
+# middle, which keeps the sums small enough for doubles.
 _FIT = f"""
-    WITH fresh AS MATERIALIZED (
-        SELECT r.sensor_id, CAST(r.ts / {HOUR} AS INTEGER) * {HOUR} AS hour,
-               total(r.measurements ->> '$.battery') AS sum, count(*) AS count
-        FROM readings r NOT INDEXED
-        WHERE r.id > ?1 AND r.ts >= ?2 AND typeof(r.measurements ->> '$.battery') {_NUMBER}
-        GROUP BY r.sensor_id, hour
-    ),
-    points AS (
-        SELECT h.sensor_id, h.hour,
-               (h.sum + coalesce(f.sum, 0)) / (h.count + coalesce(f.count, 0)) AS y
-        FROM rollups_hourly h
-        LEFT JOIN fresh f ON f.sensor_id = h.sensor_id AND f.hour = h.hour
-        WHERE h.sensor_id IN (SELECT id FROM sensors WHERE NOT disabled)
-          AND h.measurement = 'battery' AND h.hour >= ?2
-        UNION ALL
-        SELECT f.sensor_id, f.hour, f.sum / f.count FROM fresh f
-        WHERE NOT EXISTS (
-            SELECT 1 FROM rollups_hourly h
-            WHERE h.sensor_id = f.sensor_id AND h.measurement = 'battery' AND h.hour = f.hour)
-    ),
-    steps AS (
-        SELECT sensor_id, hour, y,
-               y - lag(y) OVER (PARTITION BY sensor_id ORDER BY hour) AS rise
-        FROM points
-    ),
-    swaps AS (
-        SELECT sensor_id, max(hour) AS hour FROM steps WHERE rise > ?3 GROUP BY sensor_id
-    ),
-    fitted AS (
-        SELECT s.sensor_id, s.hour, (s.hour + {HOUR // 2} - ?2) / {DAY} AS x, s.y
-        FROM steps s LEFT JOIN swaps w ON w.sensor_id = s.sensor_id
-        WHERE s.hour >= coalesce(w.hour, s.hour)
-    )
-    SELECT sensor_id, count(*), min(hour), max(hour),
+    SELECT sensor_id, count(*), min(hour), max(hour), min(y), max(y),
            total(x), total(y), total(x * x), total(x * y), total(y * y)
-    FROM fitted GROUP BY sensor_id"""
+    FROM (
+        SELECT sensor_id, hour, (hour + {HOUR // 2} - ?1) / {DAY} AS x, sum / count AS y
+        FROM rollups_hourly
+        WHERE sensor_id IN (SELECT id FROM sensors WHERE NOT disabled)
+          AND measurement = 'battery' AND hour >= ?1 AND hour < ?2)
+    GROUP BY sensor_id"""
+# Rolled-up hourly battery sums of some sensors (?1: a JSON array of ids) in [?2, ?3).
+_POINTS = """
+    SELECT sensor_id, hour, sum, count FROM rollups_hourly
+    WHERE sensor_id IN (SELECT value FROM json_each(?1))
+      AND measurement = 'battery' AND hour >= ?2 AND hour < ?3
+    ORDER BY sensor_id, hour"""
 
 
 # -- the fit -------------------------------------------------------------------------------
@@ -168,6 +156,62 @@ class Trend:
     span_days: float
     slope: float
     stderr: float
+    # The line passes through (mean_x, mean_y); x in days since the window's first hour.
+    mean_x: float
+    mean_y: float
+
+    def level(self, x: float) -> float:
+        """The battery % the line gives at `x`."""
+        return self.mean_y + self.slope * (x - self.mean_x)
+
+
+class _Line:
+    """The running sums of a least-squares fit; x in days since `origin`."""
+
+    __slots__ = ("first", "last", "n", "origin", "sx", "sxx", "sxy", "sy", "syy")
+
+    def __init__(self, origin: int) -> None:
+        self.origin = origin
+        self.n = 0
+        self.first = math.inf
+        self.last = -math.inf
+        self.sx = self.sy = self.sxx = self.sxy = self.syy = 0.0
+
+    @classmethod
+    def from_row(cls, origin: int, row: tuple[Any, ...]) -> _Line:
+        """From a `_FIT` row: (id, n, first, last, low, high, sx, sy, sxx, sxy, syy)."""
+        line = cls(origin)
+        line.n, line.first, line.last = int(row[1]), float(row[2]), float(row[3])
+        line.sx, line.sy, line.sxx, line.sxy, line.syy = (float(v) for v in row[6:11])
+        return line
+
+    def extend(self, points: list[tuple[int, float]]) -> None:
+        """Add (hour, mean) points, in hour order."""
+        if not points:
+            return
+        origin, half = self.origin, HOUR // 2
+        sx = sy = sxx = sxy = syy = 0.0
+        for hour, y in points:
+            x = (hour + half - origin) / DAY
+            sx += x
+            sy += y
+            sxx += x * x
+            sxy += x * y
+            syy += y * y
+        self.n += len(points)
+        self.first = min(self.first, points[0][0])
+        self.last = max(self.last, points[-1][0])
+        self.sx += sx
+        self.sy += sy
+        self.sxx += sxx
+        self.sxy += sxy
+        self.syy += syy
+
+    def trend(self) -> Trend | None:
+        if self.n == 0:
+            return None
+        span = (self.last - self.first) / DAY
+        return least_squares(self.n, span, self.sx, self.sy, self.sxx, self.sxy, self.syy)
 
 
 def least_squares(
@@ -186,17 +230,32 @@ def least_squares(
     # The residual sum of squares; rounding may take a perfect fit a hair below zero.
     residual = max(cyy - slope * cxy, 0.0)
     stderr = math.sqrt(residual / (n - 2) / cxx)
-    return Trend(n, span_days, slope, stderr)
+    return Trend(n, span_days, slope, stderr, mean_x, mean_y)
 
 
-def estimate_days_left(battery: float | None, age_days: float, trend: Trend | None) -> float | None:
-    """Days until 0 %, counted from now; None when the data cannot tell.
+def since_last_swap(points: list[tuple[int, float]]) -> list[tuple[int, float]]:
+    """The (hour, mean) points from the last battery swap on (all of them when none)."""
+    start = 0
+    highest = -math.inf
+    for i, (_, y) in enumerate(points):
+        if y > highest + SWAP_RISE:
+            start = i
+        highest = max(highest, y)
+    return points[start:]
 
-    Unknown when: there is no battery percentage, or it is already 0 (the sensor still
-    talks, so the percentage has stopped meaning anything); less than MIN_SPAN_DAYS or
+
+def estimate_days_left(battery: float | None, trend: Trend | None, x_now: float) -> float | None:
+    """Days from now until the line reaches 0 %; None when the data cannot tell.
+
+    Unknown when: there is no battery percentage, or the latest is already 0 (the sensor
+    still talks, so the percentage has stopped meaning anything); less than MIN_SPAN_DAYS or
     MIN_POINTS of hourly means; a drain flatter than MIN_DRAIN_PER_DAY; or a decline less
-    than MIN_T standard errors (noise that could as well be flat). `age_days` is how old the
-    battery value is; a silent sensor's battery kept draining meanwhile.
+    than MIN_T standard errors (noise that could as well be flat).
+
+    The days are counted from the line's level now, not from the latest reading: a
+    percentage that follows the temperature is read at a daily high or low, and the line is
+    the better estimate of the charge left. For a sensor silent for a while, the line goes
+    on draining through the silence.
     """
     if battery is None or battery <= 0 or trend is None:
         return None
@@ -205,7 +264,7 @@ def estimate_days_left(battery: float | None, age_days: float, trend: Trend | No
     drain = -trend.slope
     if drain < MIN_DRAIN_PER_DAY or drain < MIN_T * trend.stderr:
         return None
-    return max(battery / drain - max(age_days, 0.0), 0.0)
+    return max(min(trend.level(x_now), 100.0), 0.0) / drain
 
 
 # -- building the report -------------------------------------------------------------------
@@ -222,15 +281,8 @@ def urgency(status: BatteryStatus) -> tuple[float, float, float, str]:
     return (days, battery, voltage, status.name or status.address)
 
 
-def _report_plan(now: float, window: float) -> Plan[BatteryReport]:
-    if window <= 0:
-        raise ValueError("window must be positive")
-    first_hour = math.ceil((now - window) / HOUR) * HOUR
-    position = yield (_POSITION, ())
-    last = int(position[0][0] or 0) if position else 0
-    newest = int(position[0][1] or 0) if position else 0
-    sensors = yield (_SENSORS, ())
-    # (sensor id, battery | voltage) -> (ts, value): the newest value wins.
+def _latest_plan(last: int, newest: int) -> Plan[dict[tuple[int, str], tuple[float, float]]]:
+    """(sensor id, battery | voltage) -> (ts, value) of the newest value of each."""
     latest: dict[tuple[int, str], tuple[float, float]] = {}
     for sensor_id, key, hour, mean, raw_ts, raw_value in (yield (_LATEST_ROLLED, (last,))):
         if raw_value is not None:
@@ -242,19 +294,83 @@ def _report_plan(now: float, window: float) -> Plan[BatteryReport]:
             seen = latest.get((sensor_id, key))
             if seen is None or ts >= seen[0]:
                 latest[sensor_id, key] = (float(ts), float(value))
+    return latest
+
+
+def _trends_plan(last: int, newest: int, first_hour: int) -> Plan[dict[int, Trend]]:
+    """Each sensor's battery trend over the hours from `first_hour` on.
+
+    The rolled-up hours before the first hour that has readings not rolled up yet are summed
+    in SQL (`_FIT`); the hours from there on (the tail: normally the current hour) are merged
+    with those readings here. A sensor whose means span more than SWAP_RISE may hold a
+    battery swap: its points are read one by one and fitted from the last swap on.
+    """
+    fresh: dict[int, dict[int, tuple[float, int]]] = {}
+    if newest > last:
+        for sensor_id, hour, total, count in (yield (_FRESH_HOURS, (last, first_hour))):
+            fresh.setdefault(sensor_id, {})[int(hour)] = (float(total), int(count))
+    end = 2**62
+    cut = min((h for hours in fresh.values() for h in hours), default=end)
+    rows = yield (_FIT, (first_hour, cut))
+    lines = {int(row[0]): _Line.from_row(first_hour, row) for row in rows}
+    spans = {int(row[0]): (float(row[4]), float(row[5])) for row in rows}
+    # The tail: rolled-up hours from the cut on, merged with the fresh sums, in hour order.
+    tails: dict[int, dict[int, tuple[float, int]]] = {}
+    if cut < end:
+        ids = orjson.dumps(sorted(set(lines) | set(fresh))).decode()
+        for sensor_id, hour, total, count in (yield (_POINTS, (ids, cut, end))):
+            tails.setdefault(sensor_id, {})[int(hour)] = (float(total), int(count))
+        for sensor_id, hours in fresh.items():
+            merged = tails.setdefault(sensor_id, {})
+            for hour, (total, count) in hours.items():
+                old_total, old_count = merged.get(hour, (0.0, 0))
+                merged[hour] = (old_total + total, old_count + count)
+    tail_points = {
+        sensor_id: [(hour, total / count) for hour, (total, count) in sorted(hours.items())]
+        for sensor_id, hours in tails.items()
+    }
+    for sensor_id, points in tail_points.items():
+        low, high = spans.get(sensor_id, (math.inf, -math.inf))
+        values = [y for _, y in points]
+        spans[sensor_id] = (min(low, *values), max(high, *values))
+    suspects = {sensor_id for sensor_id, (low, high) in spans.items() if high - low > SWAP_RISE}
+    rolled: dict[int, list[tuple[int, float]]] = {}
+    if suspects:
+        ids = orjson.dumps(sorted(suspects)).decode()
+        for sensor_id, hour, total, count in (yield (_POINTS, (ids, first_hour, cut))):
+            rolled.setdefault(sensor_id, []).append((hour, total / count))
     trends: dict[int, Trend] = {}
-    for sensor_id, n, low, high, *sums in (yield (_FIT, (last, first_hour, SWAP_RISE))):
-        trend = least_squares(int(n), (high - low) / DAY, *sums)
+    for sensor_id in spans:
+        tail = tail_points.get(sensor_id, [])
+        if sensor_id in suspects:
+            line = _Line(first_hour)
+            tail = since_last_swap([*rolled.get(sensor_id, []), *tail])
+        else:
+            line = lines.get(sensor_id) or _Line(first_hour)
+        line.extend(tail)
+        trend = line.trend()
         if trend is not None:
             trends[sensor_id] = trend
+    return trends
+
+
+def _report_plan(now: float, window: float) -> Plan[BatteryReport]:
+    if window <= 0:
+        raise ValueError("window must be positive")
+    first_hour = math.ceil((now - window) / HOUR) * HOUR
+    position = yield (_POSITION, ())
+    last = int(position[0][0] or 0) if position else 0
+    newest = int(position[0][1] or 0) if position else 0
+    x_now = (now - first_hour) / DAY
+    sensors = yield (_SENSORS, ())
+    latest = yield from _latest_plan(last, newest)
+    trends = yield from _trends_plan(last, newest, first_hour)
     statuses = []
     for sensor_id, address, name, model, location, last_seen in sensors:
         battery = latest.get((sensor_id, "battery"))
         voltage = latest.get((sensor_id, "voltage"))
         trend = trends.get(sensor_id)
-        days = None
-        if battery is not None:
-            days = estimate_days_left(battery[1], (now - battery[0]) / DAY, trend)
+        days = estimate_days_left(battery[1] if battery else None, trend, x_now)
         statuses.append(
             BatteryStatus(
                 address=address,
@@ -415,16 +531,9 @@ def format_report(report: BatteryReport) -> str:
 # -- the scheduled job ---------------------------------------------------------------------
 
 
-@asynccontextmanager
-async def _read_connection(path: Path) -> AsyncIterator[aiosqlite.Connection]:
-    # A connection of the job's own, read-only: the report's reads run in one snapshot and
-    # neither wait for nor interleave with the store's writes.
-    conn = await aiosqlite.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    try:
-        await conn.execute("PRAGMA busy_timeout = 5000")
-        yield conn
-    finally:
-        await conn.close()
+def _build_from_file(path: Path, now: float, window: float) -> BatteryReport:
+    with open_readonly(path) as conn:
+        return build_report_sync(conn, now, window)
 
 
 @dataclass(slots=True)
@@ -474,8 +583,9 @@ class BatteryReporter:
             return None
         started = time.perf_counter()
         now = self._clock.time()
-        async with _read_connection(store.path) as conn:
-            report = await build_report(conn, now, self._window)
+        # In a worker thread, on a read-only connection of its own: the reads run in one
+        # snapshot, and neither the queries nor the fit hold up the event loop.
+        report = await asyncio.to_thread(_build_from_file, store.path, now, self._window)
         built_ms = (time.perf_counter() - started) * 1000
         counters = self.counters
         counters.runs += 1
