@@ -99,6 +99,10 @@ class BatteryStatus:
     voltage: float | None
     last_seen: float
     days_left: float | None
+    # Battery % per day from the least-squares fit (None when there was nothing to fit).
+    trend_per_day: float | None = None
+    model: str | None = None
+    location: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
