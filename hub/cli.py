@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 EXIT_CONFIG = 2
 # Modules under hub/commands/ that add sub-commands, in the order `hub --help` lists them.
-COMMAND_MODULES: tuple[str, ...] = ("sensors", "history", "db", "alerts")
+COMMAND_MODULES: tuple[str, ...] = ("sensors", "history", "db", "alerts", "battery")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from loguru import logger
 
+from hub.alerts.battery import BatteryReporter, summary
 from hub.alerts.engine import AlertEngine, Change, Repeat, Transition
 from hub.alerts.notify import Notification, Notifier
 from hub.alerts.persistence import load_states, save, sensor_directory
@@ -23,7 +24,7 @@ from hub.alerts.rules import Rule, check_rules
 from hub.components import ComponentContext
 from hub.config.models import AlertsConfig
 from hub.errors import HubError
-from hub.events import Reading, SensorSeen
+from hub.events import BatteryReport, Reading, SensorSeen
 from hub.health import HealthStatus
 
 # How often display names are re-read from the database (renames by `hub sensors`).
@@ -34,11 +35,8 @@ def build(context: ComponentContext) -> AlertService | None:
     settings = context.config.alerts
     if not settings.enabled:
         return None
-    if not settings.rules.exists():
-        if "rules" in settings.model_fields_set:
-            raise HubError(f"alerts.rules: the rules file {settings.rules} does not exist")
-        logger.info("No alert rules ({} does not exist): alerts are off", settings.rules)
-        return None
+    if not settings.rules.exists() and "rules" in settings.model_fields_set:
+        raise HubError(f"alerts.rules: the rules file {settings.rules} does not exist")
     return AlertService(context, settings)
 
 
@@ -87,7 +85,14 @@ class AlertService:
             bus.subscribe(SensorSeen, self._on_seen, name="alerts:seen"),
         ]
         await self.notifier.start()
-        self._context.scheduler.add_interval("alerts.tick", self.tick, self._settings.tick_interval)
+        scheduler = self._context.scheduler
+        scheduler.add_interval("alerts.tick", self.tick, self._settings.tick_interval)
+        self.battery_reporter = BatteryReporter(
+            store, self._context.bus, self._context.clock, notify=self._send_battery_report
+        )
+        scheduler.add_cron(
+            "alerts.battery_report", self.battery_reporter.run, self._settings.battery_report
+        )
         firing = sum(1 for s in saved if s.state == "firing")
         logger.info(
             "Alerts: {} rules from {}; {} alerts taken back ({} firing)",
@@ -104,6 +109,9 @@ class AlertService:
         await self.notifier.stop()
 
     def _load_rules(self) -> list[Rule]:
+        if not self._settings.rules.exists():
+            logger.info("No alert rules ({} does not exist)", self._settings.rules)
+            return []
         rules, problems = check_rules(self._settings.rules, self._channels)
         if problems:
             raise HubError(
@@ -178,6 +186,28 @@ class AlertService:
                 self.notifier.notify(_note(change), change.notify)
         if transitions:
             await self._persist(transitions)
+
+    def _send_battery_report(self, report: BatteryReport, text: str) -> None:
+        # The reporter logs the table itself, so `log` is not sent to twice.
+        channels = [c for c in self._settings.battery_notify if c != "log"]
+        if not channels:
+            return
+        self.notifier.notify(
+            Notification(
+                kind="firing",
+                ts=report.ts,
+                rule="battery_report",
+                sensor="all",
+                address=None,
+                severity="info",
+                value=None,
+                message=text,
+                measurement="battery",
+                started=report.ts,
+                title=summary(report),
+            ),
+            channels,
+        )
 
     async def _persist(self, transitions: list[Transition]) -> None:
         store = self._context.store

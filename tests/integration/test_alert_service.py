@@ -131,3 +131,41 @@ async def test_stale_counts_from_the_last_reading_stored_not_from_the_restart(
     (tmp_path / "capture.jsonl").write_text("")
     await run_hub(tmp_path, server, clock, lambda: len(server.received) >= 1)
     assert statuses(server) == [("freezer_silent", "firing")]
+
+
+async def test_the_battery_report_is_stored_and_sent(tmp_path: Path, server: Server) -> None:
+    clock = ManualClock(T0 + 120)
+    capture(tmp_path / "capture.jsonl", [-20, -20, -20], 100, T0)
+    (tmp_path / "alerts.yaml").write_text(RULES)
+    config_data = {
+        "store": {"path": "hub.db", "min_interval": 0},
+        "alerts": {"rules": "alerts.yaml", "battery_notify": ["log", "hook"]},
+        "notify": {"hook": {"type": "webhook", "url": server.url}},
+        "devices": {ADDRESS: {"name": "Freezer"}},
+        "sources": {"replay": {"file": "capture.jsonl", "speed": 0}},
+    }
+    (tmp_path / "hub.yaml").write_text(json.dumps(config_data))
+    config = load_config(tmp_path / "hub.yaml")
+    container = Container(config=config)
+    container.clock.override(providers.Object(clock))
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(config, container=container, stop=stop))
+    runner = container.sources()
+    await until(lambda: runner.status["replay"].state == "finished")
+    hub = await container.hub()
+    await hub.store.flush()
+    (service,) = [c for c in hub.components if c.name == "alerts"]
+    assert "alerts.battery_report" in hub.scheduler.jobs
+    await service.battery_reporter.run()  # what the 09:00 job runs
+    await until(lambda: len(server.received) >= 1)
+    stop.set()
+    assert await task == 0
+
+    payload = json.loads(server.received[0][1])
+    assert payload["alerts"][0]["labels"]["alertname"] == "battery_report"
+    assert "Freezer" in payload["alerts"][0]["annotations"]["summary"]
+    with sqlite3.connect(tmp_path / "hub.db") as conn:
+        (report,) = conn.execute("SELECT report FROM battery_reports").fetchone()
+    (entry,) = json.loads(report)["sensors"]
+    assert entry["name"] == "Freezer"
+    assert entry["voltage"] == 2.9
