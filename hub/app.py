@@ -55,6 +55,7 @@ class Hub:
         self.components = list(components or [])
         self._last = _Totals()
         self._started = False
+        self._running: list[Component] = []  # components whose start() succeeded
 
     async def start(self) -> None:
         config = self.config
@@ -64,6 +65,8 @@ class Hub:
         # dropping anything.
         self.bus.subscribe(Reading, self.store.add, name="store", policy="block")
         self.bus.start()
+        # From here on, a failure below still leaves `stop()` something to stop.
+        self._started = True
         self.scheduler.add_interval("store.flush", self.store.flush, config.store.flush_interval)
         self.scheduler.add_interval("hub.summary", self.log_summary, config.hub.summary_interval)
         self.scheduler.add_interval("sensors.refresh", self.refresh_sensor_flags, _REFRESH_S)
@@ -79,9 +82,12 @@ class Hub:
             self.scheduler.add_cron("store.backup", backups.run, config.backup.schedule)
         self.scheduler.start()
         for component in self.components:
+            # Components that watch the whole hub (health, HTTP) are handed it first.
+            if (attach := getattr(component, "attach", None)) is not None:
+                attach(self)
             await component.start()
+            self._running.append(component)
         self.sources.start(self.router.submit)
-        self._started = True
         sources = (
             ", ".join(f"{s.name} ({type(s).__name__})" for s in self.sources.sources)
             or "none (add one under `sources:`)"
@@ -108,7 +114,7 @@ class Hub:
         self._started = False
         await self.sources.stop()
         drained = await self.bus.stop()
-        for component in reversed(self.components):
+        for component in reversed(self._running):
             try:
                 await component.stop()
             except Exception:  # noqa: BLE001 - one component must not keep the others running

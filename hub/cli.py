@@ -22,7 +22,17 @@ if TYPE_CHECKING:
 
 EXIT_CONFIG = 2
 # Modules under hub/commands/ that add sub-commands, in the order `hub --help` lists them.
-COMMAND_MODULES: tuple[str, ...] = ("sensors", "history", "db", "alerts", "battery")
+COMMAND_MODULES: tuple[str, ...] = (
+    "sensors",
+    "history",
+    "db",
+    "alerts",
+    "export",
+    "battery",
+    "doctor",
+    "scan",
+    "record",
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

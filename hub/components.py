@@ -24,7 +24,13 @@ if TYPE_CHECKING:
     from hub.store import SqliteStore
 
 # Modules with a `build(context)`; each adds one line here.
-COMPONENT_MODULES: tuple[str, ...] = ("hub.alerts.service",)
+COMPONENT_MODULES: tuple[str, ...] = (
+    "hub.alerts.service",
+    "hub.exporters.influxdb",
+    "hub.mqtt.publisher",
+    "hub.healthmon.component",
+    "hub.http.server",
+)
 
 
 class Component(Protocol):

@@ -42,7 +42,11 @@ class Container(containers.DeclarativeContainer):
         calibrations=config.provided.calibrations.call(),
     )
     store = providers.Resource(
-        open_store, settings=config.provided.store, clock=clock, devices=config.provided.devices
+        open_store,
+        settings=config.provided.store,
+        clock=clock,
+        devices=config.provided.devices,
+        bus=bus,
     )
 
     source_context = providers.Factory(SourceContext, clock=clock, scheduler=scheduler)

@@ -14,6 +14,7 @@ from loguru import logger
 from hub.config.models import HubConfig
 from hub.container import Container
 from hub.errors import HubError
+from hub.systemd import StatusSummary, SystemdNotifier
 
 if TYPE_CHECKING:
     from hub.app import Hub
@@ -63,11 +64,15 @@ async def serve(
         except HubError as exc:
             logger.error("Cannot start: {}", exc)
             return 1
+        systemd = SystemdNotifier.from_environ()
         try:
             await hub.start()
+            systemd.started(StatusSummary(hub))
             await stop.wait()
         finally:
+            systemd.stopping()
             await hub.stop()
+            systemd.close()
     finally:
         await _maybe_await(container.shutdown_resources())
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):

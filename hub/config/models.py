@@ -9,6 +9,10 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 
 from hub.config.types import ConfigPath, Duration, LogLevel, Section
 from hub.errors import RecordError
+from hub.exporters.influxdb.config import InfluxConfig
+from hub.healthmon.config import HealthConfig
+from hub.http.config import HttpConfig
+from hub.mqtt.config import MqttConfig
 from hub.records import normalise_address
 
 
@@ -53,6 +57,17 @@ class StoreConfig(Section):
     min_interval: Duration = Field(default=10.0, ge=0)
 
 
+def _checked_crontab(value: str) -> str:
+    """A five-field crontab APScheduler accepts, or a ValueError saying why not."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        CronTrigger.from_crontab(value)
+    except ValueError as exc:
+        raise ValueError(f"not a crontab ({exc}); e.g. '30 3 * * *' is daily at 03:30") from None
+    return value
+
+
 class RetentionConfig(Section):
     """How long raw readings are kept; hourly rollups are kept for ever."""
 
@@ -71,6 +86,11 @@ class BackupConfig(Section):
     dir: ConfigPath = Path("../data/backups")
     schedule: str = "30 3 * * *"  # crontab: daily at 03:30
     keep: int = Field(default=7, ge=1)
+
+    @field_validator("schedule")
+    @classmethod
+    def _crontab(cls, value: str) -> str:
+        return _checked_crontab(value)
 
 
 class ChannelConfig(Section):
@@ -106,6 +126,11 @@ class AlertsConfig(Section):
     tick_interval: Duration = Field(default=5.0, gt=0)
     battery_report: str = "0 9 * * *"  # crontab: daily at 09:00
     battery_notify: list[str] = Field(default_factory=lambda: ["log"])
+
+    @field_validator("battery_report")
+    @classmethod
+    def _crontab(cls, value: str) -> str:
+        return _checked_crontab(value)
 
 
 class SchedulerConfig(Section):
@@ -199,6 +224,10 @@ class HubConfig(Section):
     # Notification channels by name, used by alert rules' `notify:` lists.
     notify: dict[str, ChannelConfig] = Field(default_factory=dict)
     backup: BackupConfig = Field(default_factory=BackupConfig)
+    influxdb: InfluxConfig = Field(default_factory=InfluxConfig)
+    mqtt: MqttConfig = Field(default_factory=MqttConfig)
+    health: HealthConfig = Field(default_factory=HealthConfig)
+    http: HttpConfig = Field(default_factory=HttpConfig)
     # name -> settings; `type` (default: the name) says which source integration runs it.
     # Validated against that integration's own model by the loader.
     sources: dict[str, Any] = Field(default_factory=dict)

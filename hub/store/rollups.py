@@ -29,6 +29,7 @@ from loguru import logger
 
 from hub.clock import Clock
 from hub.config.models import RetentionConfig
+from hub.exporters import outbox_floor
 from hub.store.sqlite import SqliteStore
 
 ROLLUP_KEY = "rollup_last_id"
@@ -152,12 +153,16 @@ async def purge_raw(
     older_than: float,
     batch: int,
     lock: asyncio.Lock,
+    *,
+    keep_after: int | None = None,
 ) -> int:
     """Delete raw readings with `ts < older_than` that are rolled up; returns how many.
 
     At most `batch` rows per transaction, under `lock`, yielding to the event loop between
     transactions so the store's commits get in. Readings not yet rolled up, and the reading
     with the highest id, are kept; readings rolled up while the purge runs wait for the next.
+    Readings with an id above `keep_after` (what a running exporter has not delivered yet,
+    `hub.exporters.outbox_floor`) are kept too.
     """
     if batch < 1:
         raise ValueError("batch must be at least 1")
@@ -165,7 +170,8 @@ async def purge_raw(
     # so a bound read a little early only leaves more for the next purge.
     rolled_up = await _scalar(conn, _LAST_ID)
     newest = await _scalar(conn, "SELECT max(id) FROM readings")
-    async with conn.execute(_PURGE_SCOPE, (older_than, min(rolled_up, newest - 1))) as cursor:
+    bound = min(rolled_up, newest - 1, keep_after if keep_after is not None else newest)
+    async with conn.execute(_PURGE_SCOPE, (older_than, bound)) as cursor:
         row = await cursor.fetchone()
     if not row or not row[0]:
         return 0
@@ -242,7 +248,13 @@ class Maintenance:
         await self.rollup_job()
         started = time.perf_counter()
         cutoff = self._clock.time() - self._settings.raw
-        count = await purge_raw(conn, cutoff, self._settings.purge_batch, self._store.write_lock)
+        count = await purge_raw(
+            conn,
+            cutoff,
+            self._settings.purge_batch,
+            self._store.write_lock,
+            keep_after=await outbox_floor(self._store),
+        )
         counters = self.counters
         counters.purge_runs += 1
         counters.purged += count

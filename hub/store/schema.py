@@ -96,6 +96,19 @@ MIGRATIONS: tuple[str, ...] = (
         report TEXT NOT NULL  -- JSON: one entry per sensor
     );
     """,
+    # 4: lines an exporter's server refused on their own (hub.exporters.influxdb.quarantine)
+    """
+    CREATE TABLE export_quarantine (
+        id         INTEGER PRIMARY KEY,
+        exporter   TEXT NOT NULL,
+        reading_id INTEGER NOT NULL,  -- the readings.id the line was made from
+        line       TEXT NOT NULL,     -- exactly as it was sent
+        status     INTEGER NOT NULL,  -- the HTTP status of the refusal
+        error      TEXT NOT NULL,     -- the server's message
+        created    REAL NOT NULL,
+        UNIQUE (exporter, reading_id, line)
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

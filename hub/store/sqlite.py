@@ -21,10 +21,11 @@ import aiosqlite
 import orjson
 from loguru import logger
 
+from hub.bus import EventBus
 from hub.clock import Clock
 from hub.config.models import DeviceConfig, StoreConfig
 from hub.errors import HubError
-from hub.events import Reading
+from hub.events import Reading, ReadingsStored
 from hub.router import SEQUENCE_WINDOW
 from hub.store.schema import migrate
 from hub.store.sensors import apply_device_config
@@ -95,8 +96,10 @@ class SqliteStore:
         settings: StoreConfig,
         clock: Clock,
         devices: Mapping[str, DeviceConfig] | None = None,
+        bus: EventBus | None = None,
     ) -> None:
         self._settings = settings
+        self._bus = bus
         self._clock = clock
         self._devices = dict(devices or {})
         self.throttle = StorageThrottle(
@@ -241,6 +244,12 @@ class SqliteStore:
             counters.committed += written
             counters.batches += 1
             counters.last_commit = self._clock.time()
+            if self._bus is not None and written:
+                async with self._conn.execute("SELECT last_insert_rowid()") as cursor:
+                    row = await cursor.fetchone()
+                last_id = int(row[0]) if row else 0
+                # Exporters wake on this instead of waiting for their next poll.
+                self._bus.publish(ReadingsStored(counters.last_commit, written, last_id))
             return written
 
     async def _write(
@@ -356,7 +365,9 @@ class SqliteStore:
     async def read_after(self, after_id: int, limit: int) -> list[StoredReading]:
         """Committed readings with an id above `after_id`, in id order."""
         assert self._conn is not None
-        async with self._conn.execute(_READ_AFTER, (after_id, limit)) as cursor:
+        # Under the write lock: on the store's own connection a read between two statements
+        # of a batch would see rows that are not committed yet.
+        async with self._lock, self._conn.execute(_READ_AFTER, (after_id, limit)) as cursor:
             rows = await cursor.fetchall()
         return [
             StoredReading(
@@ -409,10 +420,13 @@ class SqliteStore:
 
 
 async def open_store(
-    settings: StoreConfig, clock: Clock, devices: Mapping[str, DeviceConfig] | None = None
+    settings: StoreConfig,
+    clock: Clock,
+    devices: Mapping[str, DeviceConfig] | None = None,
+    bus: EventBus | None = None,
 ) -> AsyncIterator[SqliteStore]:
     """Container resource: an open store, flushed and closed at shutdown."""
-    store = SqliteStore(settings, clock, devices)
+    store = SqliteStore(settings, clock, devices, bus)
     started = time.monotonic()
     await store.open()
     logger.debug("Opened {} in {:.0f} ms", settings.path, (time.monotonic() - started) * 1000)

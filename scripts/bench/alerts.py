@@ -28,6 +28,8 @@ import tracemalloc
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+# This folder holds http.py (contract 6), which would hide the standard library's http.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(ROOT))
 
 from hub.alerts.engine import AlertEngine, Transition  # noqa: E402

@@ -26,6 +26,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+# This folder holds http.py (contract 6), which would hide the standard library's http.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(ROOT))
 
 from loguru import logger  # noqa: E402
@@ -81,7 +83,8 @@ async def run_hub(capture: Path, db: Path, adverts: int) -> tuple[float, float]:
     clock = SystemClock()
     bus = EventBus(default_queue_size=10_000)
     router = Router(IntegrationRegistry.discover(), bus)
-    store = SqliteStore(StoreConfig(path=db, batch_size=1_000), clock)
+    # Every advertisement is a new measurement and is stored (no storage interval).
+    store = SqliteStore(StoreConfig(path=db, batch_size=1_000, min_interval=0), clock)
     await store.open()
     bus.subscribe(Reading, store.add, name="store", policy="block")
     bus.start()

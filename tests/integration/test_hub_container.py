@@ -112,3 +112,36 @@ async def test_a_disabled_device_is_neither_stored_nor_published(tmp_path: Path)
     assert "C8:25:2D:8E:AB:4C" not in addresses
     assert len(addresses) == 5
     assert container.router().counters.disabled > 0
+
+
+async def test_a_component_failing_to_start_leaves_nothing_running(tmp_path: Path) -> None:
+    config = load_config(make_config(tmp_path, 50))
+    container = Container(config=config)
+    stopped: list[str] = []
+
+    class Fine:
+        name = "fine"
+
+        async def start(self) -> None:
+            return None
+
+        async def stop(self) -> None:
+            stopped.append(self.name)
+
+        def health(self) -> object:
+            return None
+
+    class Broken(Fine):
+        name = "broken"
+
+        async def start(self) -> None:
+            raise RuntimeError("cannot start")
+
+    container.components.override(providers.Object([Fine(), Broken()]))
+    with pytest.raises(RuntimeError, match="cannot start"):
+        await serve(config, container=container)
+    hub = await container.hub()
+    assert stopped == ["fine"], "what started is stopped, what did not is not"
+    assert not hub.scheduler.running
+    assert all(stat.depth == 0 for stat in hub.bus.stats())
+    assert not [t for t in asyncio.all_tasks() if t.get_name().startswith("bus:")]

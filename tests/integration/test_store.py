@@ -383,3 +383,22 @@ async def test_one_unencodable_reading_does_not_cost_the_batch(
     assert rows(path, "SELECT extra FROM readings WHERE sequence = 1") == [
         ('{"states":{"door_open":true},"events":[]}',)
     ]
+
+
+async def test_each_commit_is_announced_on_the_bus(path: Path) -> None:
+    from hub.bus import EventBus
+    from hub.events import ReadingsStored
+
+    bus = EventBus()
+    seen: list[ReadingsStored] = []
+    bus.subscribe(ReadingsStored, seen.append)
+    bus.start()
+    store = SqliteStore(StoreConfig(path=path, min_interval=0), ManualClock(T0), bus=bus)
+    await store.open()
+    for sequence in range(1, 6):
+        await store.add(reading(sequence))
+    await store.flush()
+    await bus.idle()
+    await store.close()
+    await bus.stop()
+    assert [(e.count, e.last_id) for e in seen] == [(5, 5)]

@@ -94,8 +94,9 @@ def test_shipped_config_loads_with_its_documented_values() -> None:
     assert config.store.synchronous == "full"
     assert config.store.max_buffer == 100_000
     assert config.scheduler.misfire_grace_time == 30.0
-    assert config.sources == {}
-    assert config.enabled_sources() == {}
+    # The shipped config listens with the machine's first Bluetooth adapter.
+    assert list(config.enabled_sources()) == ["ble"]
+    assert config.sources["ble"].adapters == ("hci0",)
 
 
 def test_shipped_config_takes_the_store_directory_from_systemd() -> None:

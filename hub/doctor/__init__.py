@@ -1,0 +1,1 @@
+"""`hub doctor`: the checks a new installation needs, and the debug bundle."""
