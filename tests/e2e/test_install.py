@@ -13,6 +13,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -119,10 +120,16 @@ def test_install_refuses_without_root_or_with_a_bad_option(tmp_path: Path) -> No
     assert result.returncode == 1
     assert "unknown option --frobnicate" in result.stderr
     if os.geteuid() == 0:
+        # A copy in a directory anyone may enter: the checkout itself may sit in a 0700 one.
+        public = Path(tempfile.mkdtemp())
+        public.chmod(0o755)
+        script = public / "install"
+        shutil.copy2(ROOT / "scripts" / "install", script)
+        script.chmod(0o755)
         nobody = subprocess.run(
-            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-             str(ROOT / "scripts" / "install")],
+            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", str(script)],
             capture_output=True, text=True, timeout=60, check=False,
         )  # fmt: skip
+        shutil.rmtree(public)
         assert nobody.returncode == 1
         assert "run as root" in nobody.stderr

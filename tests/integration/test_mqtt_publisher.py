@@ -306,3 +306,24 @@ async def test_expire_after_is_learned_from_the_sensors_interval(
                 hub.bus.publish(reading(a, 1006 + 4 * i, 20.0))
             await sub.wait_until(lambda: expiries()[-1:] == [20], 3, "expire_after 20")
             assert expiries() == [None, 10, 20], "announced only when it moved"
+
+
+async def test_a_silent_sensor_goes_offline_and_comes_back(
+    tmp_path: Path, broker: Mosquitto
+) -> None:
+    settings = {
+        "poll_interval": 0.2,
+        "home_assistant": {"expire_intervals": 1, "expire_min": 1},
+    }
+    async with running(tmp_path, broker.port, **settings) as hub:
+        await connected(hub.publisher)
+        topic = f"{hub.prefix}/sensor/c00000000009/availability"
+        async with Collector(broker.port, (topic,)) as sub:
+            a = address(9)
+            for i in range(4):
+                hub.bus.publish(reading(a, 1000 + i * 0.2, 20.0))
+            await sub.wait_until(lambda: sub.latest.get(topic) == b"online", 3, "online")
+            took = await sub.wait_until(lambda: sub.latest.get(topic) == b"offline", 5, "offline")
+            assert 0.5 < took < 3, "after expire_after (1 s) without a reading"
+            hub.bus.publish(reading(a, 1010, 20.0))
+            await sub.wait_until(lambda: sub.latest.get(topic) == b"online", 3, "online again")
