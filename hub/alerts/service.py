@@ -84,6 +84,7 @@ class AlertService:
             bus.subscribe(Reading, self._on_reading, name="alerts", policy="block"),
             bus.subscribe(SensorSeen, self._on_seen, name="alerts:seen"),
         ]
+        self._plug_mqtt_channels()
         await self.notifier.start()
         scheduler = self._context.scheduler
         scheduler.add_interval("alerts.tick", self.tick, self._settings.tick_interval)
@@ -107,6 +108,19 @@ class AlertService:
             unsubscribe()  # type: ignore[operator]
         await self._persist([])
         await self.notifier.stop()
+
+    def _plug_mqtt_channels(self) -> None:
+        """`type: mqtt` channels publish through the MQTT publisher's own connection."""
+        from hub.mqtt.channel import alert_channel
+
+        for name, settings in self._context.config.notify.items():
+            if settings.type != "mqtt":
+                continue
+            channel = alert_channel(self._context.bus, name, timeout=settings.timeout)
+            if channel is None:
+                logger.warning("Channel {}: the mqtt section is not enabled; it cannot send", name)
+                continue
+            self.notifier.add_channel(channel, settings)
 
     def _load_rules(self) -> list[Rule]:
         if not self._settings.rules.exists():

@@ -40,7 +40,7 @@ _ERROR_LOG_INTERVAL_S = 60.0
 # paho-mqtt warns about more than 10 unacknowledged publishes; the sender keeps many in
 # flight on purpose (that is what makes a resync fast).
 _PENDING_CALLS_WARNING = 1_000_000
-# QoS 1/2 messages paho keeps unacknowledged at once; the rest wait in its queue.
+# QoS 1/2 messages paho keeps unacknowledged at once (the publisher's stream window).
 _IN_FLIGHT = 64
 
 MessageHandler = Callable[[aiomqtt.Message], None]

@@ -19,7 +19,7 @@ import socket
 import sqlite3
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
 import aiomqtt
@@ -39,6 +39,7 @@ from hub.mqtt.discovery import (
     expire_after,
     expire_moved,
 )
+from hub.mqtt.stream import PublishStream
 from hub.mqtt.topics import Topics, sensor_id
 
 if TYPE_CHECKING:
@@ -50,8 +51,6 @@ if TYPE_CHECKING:
     from hub.store import SqliteStore
 
 ONLINE, OFFLINE = b"online", b"offline"
-# Publishes waiting for their acknowledgement at any time (paho's in-flight window).
-_WINDOW = 64
 # At shutdown, how long the states still waiting for their interval may take to go out.
 _FINAL_FLUSH_S = 2.0
 _ALERT_STATES = ("firing", "resolved")
@@ -257,8 +256,10 @@ class MqttPublisher:
         if not sensor.online:
             sensor.online = True
             self._due_availability[sensor.address] = None
-        self._schedule_state(sensor)
-        self._wake.set()
+            announce = True
+        # The sender wakes only when something is due now, not for every held-back reading.
+        if self._schedule_state(sensor) or announce:
+            self._wake.set()
 
     def on_alert(self, event: AlertChanged) -> None:
         if not self.settings.alerts or event.state not in _ALERT_STATES:
@@ -293,20 +294,7 @@ class MqttPublisher:
 
     def on_battery(self, report: BatteryReport) -> None:
         self._battery = orjson.dumps(
-            {
-                "ts": report.ts,
-                "sensors": [
-                    {
-                        "address": s.address,
-                        "name": s.name,
-                        "battery": s.battery,
-                        "voltage": s.voltage,
-                        "last_seen": s.last_seen,
-                        "days_left": s.days_left,
-                    }
-                    for s in report.sensors
-                ],
-            }
+            {"ts": report.ts, "sensors": [asdict(s) for s in report.sensors]}
         )
         self._battery_due = True
         self._wake.set()
@@ -371,15 +359,18 @@ class MqttPublisher:
             location=(row.location if row else None) or (device.location if device else None),
         )
 
-    def _schedule_state(self, sensor: _Sensor) -> None:
+    def _schedule_state(self, sensor: _Sensor) -> bool:
+        """Mark the sensor's state due now (True), or at the end of its interval."""
         if not self.connection.connected:
-            return  # the next connection publishes every latest state
+            return False  # the next connection publishes every latest state
         loop = asyncio.get_running_loop()
         due = sensor.last_sent + self.settings.min_interval
         if loop.time() >= due:
             self._due_states[sensor.address] = None
-        elif sensor.timer is None:
+            return True
+        if sensor.timer is None:
             sensor.timer = loop.call_at(due, self._state_due, sensor.address)
+        return False
 
     def _state_due(self, address: str) -> None:
         sensor = self._sensors.get(address)
@@ -419,7 +410,6 @@ class MqttPublisher:
 
     async def _disable(self, address: str, sensor: _Sensor | None) -> None:
         """Remove a disabled sensor's entities (empty retained configs) and its state."""
-        sid = sensor_id(address)
         if sensor is None:
             # Heard in an earlier run only: its entities may still be on the broker.
             names: list[str] = []
@@ -438,14 +428,20 @@ class MqttPublisher:
         self._due_states.pop(address, None)
         self._due_discovery.pop(address, None)
         self._due_availability.pop(address, None)
-        if self.settings.home_assistant.enabled:
-            self._removals.extend(self._ledger.removals(sid, sensor.measurements))
-        self._removals.append((self.topics.state(sid), b""))
-        self._removals.append((self.topics.availability(sid), OFFLINE))
+        self._removals.extend(self._removal_messages(sensor))
         sensor.latest = None
         sensor.sent = True
         sensor.online = False
         sensor.announced_expire = None
+
+    def _removal_messages(self, sensor: _Sensor) -> list[tuple[str, bytes]]:
+        """Empty retained configs and state, and `offline`: what removes a sensor."""
+        out = []
+        if self.settings.home_assistant.enabled:
+            out.extend(self._ledger.removals(sensor.sid, sensor.measurements))
+        out.append((self.topics.state(sensor.sid), b""))
+        out.append((self.topics.availability(sensor.sid), OFFLINE))
+        return out
 
     def _mark_silent_offline(self) -> None:
         now = asyncio.get_running_loop().time()
@@ -458,13 +454,11 @@ class MqttPublisher:
     # -- the sender (runs while connected) -----------------------------------------------
 
     async def _session(self, client: aiomqtt.Client) -> None:
-        """Publish what is due, as a continuous stream with up to _WINDOW messages waiting
-        for their acknowledgement: new work is taken while earlier messages are in flight,
-        so the connection never idles between batches (a broker that holds back its
-        acknowledgements, as Mosquitto's Nagle does, costs one delay per pause, not one per
-        batch). The first failed publish ends the session; the next one resyncs."""
+        """Publish what is due as it becomes due (`hub.mqtt.stream`): new work is taken while
+        earlier messages are in flight. The first failed publish ends the session; the next
+        one resyncs everything."""
         self._resync = True
-        stream = _Stream(client, self.settings.qos, self.counters, self._wake)
+        stream = PublishStream(client, self.settings.qos, self.counters, self._wake)
         try:
             while True:
                 self._wake.clear()
@@ -473,8 +467,14 @@ class MqttPublisher:
                 while self._alerts:
                     taken = list(self._alerts)
                     self._alerts.clear()
-                    for payload in taken:
-                        await stream.publish(self.topics.alerts, payload, False, False, alert=True)
+                    for i, payload in enumerate(taken):
+                        try:
+                            await stream.publish(
+                                self.topics.alerts, payload, False, False, alert=True
+                            )
+                        except BaseException:
+                            self._alerts.extendleft(reversed(taken[i:]))
+                            raise
                 stream.check()
                 if self._wake.is_set():
                     continue
@@ -496,7 +496,11 @@ class MqttPublisher:
         self.counters.resyncs += 1
         self._ledger.forget_all()
         for address, sensor in self._sensors.items():
-            if sensor.disabled or sensor.latest is None:
+            if sensor.disabled:
+                # Again: a removal lost with the last connection must not leave entities.
+                self._removals.extend(self._removal_messages(sensor))
+                continue
+            if sensor.latest is None:
                 continue
             self._due_discovery[address] = None
             self._due_availability[address] = None
@@ -514,9 +518,12 @@ class MqttPublisher:
         self._removals = []
         if self._due_discovery:
             due, self._due_discovery = self._due_discovery, {}
-            if self.settings.home_assistant.enabled:
-                for address in due:
+            for address in due:
+                if self.settings.home_assistant.enabled:
                     out.extend(self._configs(address))
+                else:  # still the measure of silence for the availability topic
+                    sensor = self._sensors[address]
+                    sensor.announced_expire = self._expire(sensor) or sensor.announced_expire
         if self._due_availability:
             due, self._due_availability = self._due_availability, {}
             for address in due:
@@ -564,72 +571,6 @@ class MqttPublisher:
         return orjson.dumps({"state": worst, "components": self._health})
 
 
-class _Stream:
-    """Publishes in order with a bounded number of messages awaiting acknowledgement."""
-
-    def __init__(
-        self, client: aiomqtt.Client, qos: int, counters: PublisherCounters, wake: asyncio.Event
-    ) -> None:
-        self._client = client
-        self._qos = qos
-        self._counters = counters
-        self._wake = wake
-        self._window = asyncio.Semaphore(_WINDOW)
-        self._tasks: set[asyncio.Task[None]] = set()
-        # Alerts leave the publisher's queue for good only once acknowledged; these are the
-        # ones not (yet) acknowledged, in order.
-        self._alerts: dict[asyncio.Task[None], bytes] = {}
-        self._failure: BaseException | None = None
-
-    @property
-    def in_flight(self) -> int:
-        return len(self._tasks)
-
-    def check(self) -> None:
-        """Raise the first failure of a publish (it ends the session)."""
-        if self._failure is not None:
-            raise self._failure
-
-    async def publish(
-        self, topic: str, payload: bytes, retain: bool, is_state: bool, *, alert: bool = False
-    ) -> None:
-        await self._window.acquire()
-        self.check()
-        task = asyncio.ensure_future(
-            self._client.publish(topic, payload, qos=self._qos, retain=retain)
-        )
-        self._tasks.add(task)
-        if alert:
-            self._alerts[task] = payload
-        task.add_done_callback(lambda done: self._done(done, is_state))
-
-    def _done(self, task: asyncio.Task[None], is_state: bool) -> None:
-        self._tasks.discard(task)
-        self._window.release()
-        if task.cancelled():
-            return
-        error = task.exception()
-        if error is not None:
-            if self._failure is None:
-                self._failure = error
-            self._wake.set()
-            return
-        if is_state:
-            self._counters.states += 1
-        elif self._alerts.pop(task, None) is not None:
-            self._counters.alerts += 1
-        if not self._tasks:
-            self._wake.set()  # everything acknowledged: the sender may go idle
-
-    async def close(self) -> list[bytes]:
-        """Cancel what is still in flight; returns the alerts never acknowledged."""
-        pending = list(self._tasks)
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
-        return list(self._alerts.values())
-
-
 def state_payload(reading: Reading) -> bytes:
     """The state message: every measurement by its canonical name, the time, the rssi."""
     state: dict[str, object] = dict(reading.measurements)
@@ -646,6 +587,10 @@ def build(context: ComponentContext) -> MqttPublisher | None:
     settings = context.config.mqtt
     if not settings.enabled:
         return None
+    if settings.alerts and any(c.type == "mqtt" for c in context.config.notify.values()):
+        # Rules route alerts to <prefix>/alerts through their `mqtt` channel (with repeats);
+        # publishing every transition here as well would send each alert twice.
+        settings = settings.model_copy(update={"alerts": False})
     return MqttPublisher(
         settings,
         bus=context.bus,

@@ -56,6 +56,7 @@ from hub.events import Reading  # noqa: E402
 from hub.integrations import Decoded  # noqa: E402
 from hub.mqtt.config import MqttConfig  # noqa: E402
 from hub.mqtt.publisher import MqttPublisher, state_payload  # noqa: E402
+from hub.mqtt.stream import WINDOW  # noqa: E402
 from hub.mqtt.testing import Mosquitto  # noqa: E402
 from hub.mqtt.topics import sensor_id  # noqa: E402
 from hub.scheduler import Scheduler  # noqa: E402
@@ -64,7 +65,6 @@ from integrations.ruuvi.df5 import decode, encode  # noqa: E402
 
 SENSORS = 200
 PREFIX = "bench"
-WINDOW = 64  # as hub.mqtt.publisher
 WARM_UP = 4  # rounds; a sensor's interval is known after three
 # Mosquitto queues at most 1,000 QoS 1 messages per subscriber by default and drops the
 # rest; a resync of 2,800 messages to one subscriber needs more.

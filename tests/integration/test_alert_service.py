@@ -169,3 +169,36 @@ async def test_the_battery_report_is_stored_and_sent(tmp_path: Path, server: Ser
     (entry,) = json.loads(report)["sensors"]
     assert entry["name"] == "Freezer"
     assert entry["voltage"] == 2.9
+
+
+async def test_an_mqtt_channel_publishes_alerts_on_the_hubs_connection(tmp_path: Path) -> None:
+    from hub.mqtt.testing import Collector, Mosquitto
+
+    clock = ManualClock(T0 + 120)
+    capture(tmp_path / "capture.jsonl", [-20, -10, -10, -20], 100, T0)
+    (tmp_path / "alerts.yaml").write_text(RULES.replace("notify: [hook]", "notify: [broker]"))
+    with Mosquitto() as broker:
+        config_data = {
+            "store": {"path": "hub.db", "min_interval": 0},
+            "alerts": {"rules": "alerts.yaml", "tick_interval": "0.2s"},
+            "mqtt": {"enabled": True, "host": "127.0.0.1", "port": broker.port},
+            "notify": {"broker": {"type": "mqtt"}},
+            "devices": {ADDRESS: {"name": "Freezer"}},
+            "sources": {"replay": {"file": "capture.jsonl", "speed": 0}},
+        }
+        (tmp_path / "hub.yaml").write_text(json.dumps(config_data))
+        config = load_config(tmp_path / "hub.yaml")
+        container = Container(config=config)
+        container.clock.override(providers.Object(clock))
+        async with Collector(broker.port, ("hub/alerts",)) as sub:
+            stop = asyncio.Event()
+            task = asyncio.create_task(serve(config, container=container, stop=stop))
+            await sub.wait_until(lambda: len(sub.messages) >= 2, 20, "firing and resolved")
+            stop.set()
+            assert await task == 0
+    payloads = [json.loads(m.payload) for m in sub.messages]
+    assert [(p["rule"], p["status"]) for p in payloads] == [
+        ("freezer_warm", "firing"),
+        ("freezer_warm", "resolved"),
+    ]
+    assert payloads[0]["sensor"] == "Freezer"
