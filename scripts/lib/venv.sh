@@ -15,7 +15,13 @@ ensure_venv() {
     stamp="$(sha256sum pyproject.toml | cut -c1-16)-$extras"
     if [ "$(cat .venv/.hub-installed 2>/dev/null)" != "$stamp" ]; then
         echo "==> installing hub${extras:+ with $extras extras} into .venv"
-        .venv/bin/python -m pip install --quiet --disable-pip-version-check -e "$spec"
+        # The build backend's chatter goes to a log, shown only if the install fails.
+        if ! .venv/bin/python -m pip install --quiet --disable-pip-version-check -e "$spec" \
+                > .venv/install.log 2>&1; then
+            cat .venv/install.log >&2
+            echo "installing hub failed (the output above is in .venv/install.log)" >&2
+            return 1
+        fi
         echo "$stamp" > .venv/.hub-installed
     fi
 }
