@@ -29,6 +29,7 @@ class _Totals:
     committed: int = 0
     errors: int = 0
     unmatched: int = 0
+    held_back: int = 0
 
 
 class Hub:
@@ -120,6 +121,7 @@ class Hub:
             except Exception:  # noqa: BLE001 - one component must not keep the others running
                 logger.opt(exception=True).error("Component {} failed to stop", component.name)
         self.scheduler.shutdown()
+        self.store.release_held()
         await self.store.flush()
         counters = self.store.counters
         logger.info(
@@ -151,16 +153,19 @@ class Hub:
             committed=store.committed,
             errors=sum(c.errors for c in router.by_integration.values()),
             unmatched=router.unmatched,
+            held_back=self.store.throttle.throttled + self.store.throttle.stale,
         )
         last, self._last = self._last, now
         logger.info(
-            "Last {:g}s: {} advertisements ({} unmatched, {} undecodable), {} new readings, "
-            "{} committed ({} total, {} buffered); {} sensors known; bus drops {}",
+            "Last {:g}s: {} advertisements ({} unmatched, {} undecodable), {} new readings "
+            "({} not stored: storage interval), {} committed ({} total, {} buffered); "
+            "{} sensors known; bus drops {}",
             self.config.hub.summary_interval,
             now.advertisements - last.advertisements,
             now.unmatched - last.unmatched,
             now.errors - last.errors,
             now.readings - last.readings,
+            now.held_back - last.held_back,
             now.committed - last.committed,
             now.committed,
             self.store.buffered,

@@ -172,6 +172,10 @@ class SqliteStore:
             logger.info("Database {} migrated from schema {} to {}", path, before, after)
         self._conn = conn
 
+    def release_held(self) -> None:
+        """Hand what the storage interval holds to the next flush (at shutdown)."""
+        self._pending.extend(self.throttle.drain())
+
     async def close(self) -> None:
         """Flush what is buffered (and what the throttle holds), then close the file."""
         if self._conn is None:
