@@ -180,7 +180,7 @@ class SqliteStore:
         """Flush what is buffered (and what the throttle holds), then close the file."""
         if self._conn is None:
             return
-        self._pending.extend(self.throttle.drain())
+        self.release_held()
         await self.flush()
         if self._pending:
             logger.error(

@@ -13,6 +13,7 @@ import struct
 from hub.derive import battery_from_voltage
 from hub.integrations import Decoded, DecodeFailure
 from integrations.ruuvi.battery import BATTERY_CURVE
+from integrations.ruuvi.climate import add_climate
 
 LENGTH = 24
 _LAYOUT = struct.Struct(">xhHHhhhHBH6x")
@@ -23,8 +24,7 @@ _TX_INVALID = 0x1F
 _BATTERY = tuple(
     battery_from_voltage((mv + 1600) / 1000, BATTERY_CURVE) for mv in range(_MV_INVALID)
 )
-# Exact division (temp / 200 rather than temp * 0.005) gives the shortest decimal for every
-# raw value, checked for all 65 536 of each, so no rounding is needed.
+# The fast path below divides as climate.add_climate does (exact, no rounding needed).
 
 
 def decode(payload: bytes) -> Decoded | DecodeFailure:
@@ -61,12 +61,7 @@ def decode(payload: bytes) -> Decoded | DecodeFailure:
         }
         return Decoded(measurements, "RuuviTag", "5", sequence)
     m: dict[str, float | int] = {}
-    if temp != _INT16_INVALID:
-        m["temperature"] = temp / 200
-    if hum != 0xFFFF:
-        m["humidity"] = hum / 400
-    if pres != 0xFFFF:
-        m["pressure"] = (pres + 50_000) / 100
+    add_climate(m, temp, hum, pres)
     if acc_x != _INT16_INVALID:
         m["acceleration_x"] = acc_x / 1000
     if acc_y != _INT16_INVALID:

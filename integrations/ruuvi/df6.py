@@ -13,10 +13,10 @@ import math
 import struct
 
 from hub.integrations import Decoded, DecodeFailure
+from integrations.ruuvi.climate import add_climate
 
 LENGTH = 20
 _LAYOUT = struct.Struct(">xhHHHHBBBxBB3x")
-_INT16_INVALID = -32768
 _INDEX_INVALID = 0x1FF
 _LUX_INVALID = 0xFF
 
@@ -34,12 +34,7 @@ def decode(payload: bytes) -> Decoded | DecodeFailure:
         payload
     )
     m: dict[str, float | int] = {}
-    if temp != _INT16_INVALID:
-        m["temperature"] = round(temp * 0.005, 3)
-    if hum != 0xFFFF:
-        m["humidity"] = round(hum * 0.0025, 4)
-    if pres != 0xFFFF:
-        m["pressure"] = round((pres + 50_000) / 100, 2)
+    add_climate(m, temp, hum, pres)
     if pm2_5 != 0xFFFF:
         m["pm2_5"] = pm2_5 / 10
     if co2 != 0xFFFF:

@@ -12,13 +12,13 @@ from __future__ import annotations
 import struct
 
 from hub.integrations import Decoded, DecodeFailure
+from integrations.ruuvi.climate import add_climate
 
 LENGTH = 40
 # struct has no 24-bit type, so each 24-bit field is read in a 32-bit word together with
 # its neighbour byte: bytes 18-21 are NOx high bits + luminosity, bytes 25-28 are the
 # sequence + flags. One unpack, no slicing.
 _LAYOUT = struct.Struct(">xhHHHHHHHBI3xI11x")
-_INT16_INVALID = -32768
 _UINT24_INVALID = 0xFFFFFF
 _INDEX_INVALID = 0x1FF
 
@@ -31,12 +31,7 @@ def decode(payload: bytes) -> Decoded | DecodeFailure:
     )
     flags = seq_flags & 0xFF
     m: dict[str, float | int] = {}
-    if temp != _INT16_INVALID:
-        m["temperature"] = round(temp * 0.005, 3)
-    if hum != 0xFFFF:
-        m["humidity"] = round(hum * 0.0025, 4)
-    if pres != 0xFFFF:
-        m["pressure"] = round((pres + 50_000) / 100, 2)
+    add_climate(m, temp, hum, pres)
     if pm1_0 != 0xFFFF:
         m["pm1_0"] = pm1_0 / 10
     if pm2_5 != 0xFFFF:
