@@ -12,6 +12,7 @@ from typing import IO, Any
 
 import orjson
 
+from hub.bindkey import parse_bindkey
 from hub.decoding import canonical_measurements, decode_advertisement
 from hub.errors import HubError, RecordError
 from hub.integrations import DecodeContext, DecodeFailure, IntegrationRegistry
@@ -84,10 +85,8 @@ def read_keys_file(path: Path) -> dict[str, bytes]:
         except RecordError as exc:
             raise HubError(f"{path}: {exc}") from None
         try:
-            value = bytes.fromhex(str(key))
-        except ValueError:
-            raise HubError(f"{path}: {address}: bindkey is not hexadecimal") from None
-        if len(value) not in (12, 16):
-            raise HubError(f"{path}: {address}: bindkey must be 16 bytes (or 12 for old MiBeacon)")
+            value = parse_bindkey(str(key))
+        except ValueError as exc:
+            raise HubError(f"{path}: {address}: {exc}") from None
         keys[normal] = value
     return keys

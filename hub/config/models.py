@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
+from hub.bindkey import parse_bindkey
 from hub.config.types import ConfigPath, Duration, LogLevel, Section
 from hub.errors import RecordError
 from hub.exporters.influxdb.config import InfluxConfig
@@ -195,17 +196,7 @@ class DeviceConfig(Section):
     def _hex_key(cls, value: SecretStr | None) -> SecretStr | None:
         if value is None:
             return None
-        text = value.get_secret_value().strip().replace(" ", "").replace(":", "").lower()
-        try:
-            key = bytes.fromhex(text)
-        except ValueError:
-            raise ValueError("bindkey must be hexadecimal") from None
-        if len(key) not in (12, 16):
-            raise ValueError(
-                f"bindkey must be 32 hex characters (16 bytes), or 24 for old MiBeacon; "
-                f"got {len(text)} characters"
-            )
-        return SecretStr(text)
+        return SecretStr(parse_bindkey(value.get_secret_value()).hex())
 
     def key(self) -> bytes | None:
         return bytes.fromhex(self.bindkey.get_secret_value()) if self.bindkey else None

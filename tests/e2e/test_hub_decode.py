@@ -104,7 +104,7 @@ def test_bad_keys_file_is_a_clear_error(tmp_path: Path) -> None:
     keys.write_text('{"A4:C1:38:00:00:01": "not-hex"}')
     result = run_decode("", "--keys", str(keys))
     assert result.returncode == 2
-    assert f"{keys}: A4:C1:38:00:00:01: bindkey is not hexadecimal" in result.stderr
+    assert f"{keys}: A4:C1:38:00:00:01: bindkey must be hexadecimal" in result.stderr
 
 
 def test_no_input_no_output() -> None:
@@ -155,3 +155,16 @@ def test_keys_come_from_the_config_devices_too(tmp_path: Path) -> None:
     result = run_decode(encrypted_line() + "\n", "--config", str(config))
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["measurements"]["temperature"] == 25.06
+
+
+def test_keys_file_takes_keys_as_people_paste_them(tmp_path: Path) -> None:
+    """The same spellings the config's `bindkey:` accepts (spaces, colons, upper case)."""
+    keys = tmp_path / "keys.json"
+    spaced = " ".join(BTHOME_KEY.upper()[i : i + 2] for i in range(0, len(BTHOME_KEY), 2))
+    keys.write_text(f'{{"{BTHOME_MAC}": "{spaced}"}}')
+    line = (
+        f'{{"address": "{BTHOME_MAC}", "service_data": {{"{BTHOME_UUID}": "{BTHOME_PACKET}"}}}}\n'
+    )
+    result = run_decode(line, "--keys", str(keys))
+    assert result.returncode == 0, result.stderr
+    assert '"temperature":25.06' in result.stdout.replace(" ", "")
