@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import shutil
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from collections import Counter
 from contextlib import closing
@@ -22,11 +20,9 @@ from typing import Any
 import pytest
 
 from hub.commands import db as db_command
-from hub.derive import dew_point
-from hub.integrations import DecodeContext, Decoded
 from hub.records import parse_line
 from hub.router import SEQUENCE_WINDOW
-from integrations.ruuvi import INTEGRATION as RUUVI
+from hub.testing_run import capture_measurements, start_hub
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "config" / "demo" / "ruuvitags.jsonl"
@@ -43,33 +39,6 @@ pytestmark = pytest.mark.slow
 Key = tuple[str, int]
 
 
-@dataclass(frozen=True, slots=True)
-class Measurement:
-    ts: float  # when the capture first has it
-    line: int  # the capture line it first appears on
-    values: dict[str, float | int]
-
-
-def capture_measurements(capture: Path) -> dict[Key, Measurement]:
-    """Every distinct measurement of the capture, in the order it first appears."""
-    assert RUUVI.decode is not None
-    found: dict[Key, Measurement] = {}
-    for number, line in enumerate(capture.read_text().splitlines()):
-        adv = parse_line(line)
-        decoded = RUUVI.decode(adv, DecodeContext())
-        if not isinstance(decoded, Decoded):
-            continue
-        assert decoded.sequence is not None
-        key = (adv.address, decoded.sequence)
-        if key not in found:
-            values = dict(decoded.measurements)
-            point = dew_point(values["temperature"], values["humidity"])
-            if point is not None:
-                values["dew_point"] = point
-            found[key] = Measurement(adv.ts, number, values)
-    return found
-
-
 EXPECTED = capture_measurements(DEMO)
 ORDER = list(EXPECTED)  # capture order of first appearance
 
@@ -84,18 +53,6 @@ def write_config(directory: Path, capture: Path, db: Path, speed: float) -> Path
     path = directory / "hub.yaml"
     path.write_text(json.dumps(config))
     return path
-
-
-def start_hub(config: Path, log: Path) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB__")}
-    with log.open("wb") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "hub", "run", "--config", str(config)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=config.parent,
-        )
 
 
 def log_lines(log: Path) -> list[dict[str, Any]]:

@@ -31,14 +31,11 @@ from loguru import logger
 
 from hub.clock import ManualClock
 from hub.config.models import StoreConfig
-from hub.derive import dew_point
 from hub.errors import HubError
 from hub.events import Reading
-from hub.integrations import DecodeContext, Decoded
-from hub.records import parse_line
 from hub.store.backup import backup_to
 from hub.store.sqlite import SqliteStore
-from integrations.ruuvi import INTEGRATION as RUUVI
+from hub.testing_run import capture_measurements
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "config" / "demo" / "ruuvitags.jsonl"
@@ -379,26 +376,6 @@ def ext4_on_loop_again(image: Path, mountpoint: Path) -> Iterator[None]:
 # -- a real `hub run` on a disk that fills up -----------------------------------------------------
 
 
-def capture_measurements(capture: Path) -> dict[tuple[str, int], dict[str, float | int]]:
-    """Every distinct measurement of the capture, in the order it first appears."""
-    assert RUUVI.decode is not None
-    found: dict[tuple[str, int], dict[str, float | int]] = {}
-    for line in capture.read_text().splitlines():
-        adv = parse_line(line)
-        decoded = RUUVI.decode(adv, DecodeContext())
-        if not isinstance(decoded, Decoded):
-            continue
-        assert decoded.sequence is not None
-        key = (adv.address, decoded.sequence)
-        if key not in found:
-            values = dict(decoded.measurements)
-            point = dew_point(values["temperature"], values["humidity"])
-            if point is not None:
-                values["dew_point"] = point
-            found[key] = values
-    return found
-
-
 def log_messages(log: Path) -> list[str]:
     messages = []
     for text in log.read_text(errors="replace").splitlines():
@@ -425,7 +402,7 @@ def test_hub_run_survives_a_full_disk_and_stores_everything_once_in_order(
 ) -> None:
     capture = tmp_path / "capture.jsonl"
     capture.write_text("\n".join(DEMO.read_text().splitlines()[:1_200]) + "\n")  # ~5 minutes
-    expected = capture_measurements(capture)
+    expected = {k: m.values for k, m in capture_measurements(capture).items()}
     with small_tmpfs(tmp_path / "small") as mountpoint:
         db = mountpoint / "hub.db"
         config = tmp_path / "hub.yaml"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sqlite3
 import subprocess
@@ -13,35 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from hub.derive import dew_point
 from hub.integrations import DecodeContext, Decoded
 from hub.records import parse_line
+from hub.testing_run import capture_measurements, start_hub
 from integrations.ruuvi import INTEGRATION as RUUVI
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "config" / "demo" / "ruuvitags.jsonl"
 
 pytestmark = pytest.mark.slow
-
-
-def expected_readings(capture: Path) -> dict[tuple[str, int], dict[str, float | int]]:
-    """Every distinct measurement in the capture: (address, sequence) -> measurements."""
-    assert RUUVI.decode is not None
-    expected: dict[tuple[str, int], dict[str, float | int]] = {}
-    for line in capture.read_text().splitlines():
-        adv = parse_line(line)
-        decoded = RUUVI.decode(adv, DecodeContext())
-        if not isinstance(decoded, Decoded):
-            continue
-        assert decoded.sequence is not None
-        key = (adv.address, decoded.sequence)
-        if key not in expected:
-            m = dict(decoded.measurements)
-            point = dew_point(m["temperature"], m["humidity"])
-            if point is not None:
-                m["dew_point"] = point
-            expected[key] = m
-    return expected
 
 
 def write_config(tmp_path: Path, capture: Path, **replay: object) -> Path:
@@ -56,18 +35,6 @@ def write_config(tmp_path: Path, capture: Path, **replay: object) -> Path:
     path = tmp_path / "hub.yaml"
     path.write_text(json.dumps(config))  # JSON is YAML
     return path
-
-
-def start_hub(config: Path, log: Path) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB__")}
-    with log.open("wb") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "hub", "run", "--config", str(config)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=config.parent,
-        )
 
 
 def wait_for_log(log: Path, text: str, proc: subprocess.Popen[bytes], timeout: float) -> None:
@@ -103,7 +70,7 @@ def test_sigterm_after_demo_replay_keeps_every_measurement_exactly_once(tmp_path
         if proc.poll() is None:
             proc.kill()
 
-    expected = expected_readings(DEMO)
+    expected = {k: m.values for k, m in capture_measurements(DEMO).items()}
     rows = stored(tmp_path / "hub.db")
     keys = [(address, sequence) for address, sequence, _, _ in rows]
     assert len(keys) == len(set(keys)), "a measurement was stored twice"
