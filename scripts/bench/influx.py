@@ -68,7 +68,9 @@ from hub.integrations import Decoded  # noqa: E402
 from hub.scheduler import Scheduler  # noqa: E402
 from hub.store.schema import MIGRATIONS  # noqa: E402
 from hub.store.sqlite import SqliteStore, StoredReading  # noqa: E402
-from integrations.ruuvi.df5 import decode, encode  # noqa: E402
+from integrations.ruuvi.df5 import decode  # noqa: E402
+from integrations.ruuvi.synthetic import payload as ruuvi_payload  # noqa: E402
+from integrations.ruuvi.synthetic import tag_address  # noqa: E402
 
 SENSORS = 200
 START = 1_795_155_600.0
@@ -78,25 +80,10 @@ LOCATIONS = ("Living room", "Cellar, north", "Garden=shed", "Küche", "Attic \\ 
 
 def measurements(i: int) -> dict[str, float | int]:
     """A decoded RuuviTag format 5 reading, in canonical measurements (with dew point)."""
-    payload = encode(
-        temperature=20 + (i % 97) * 0.01,
-        humidity=40 + (i % 89) * 0.05,
-        pressure=1000 + (i % 83) * 0.1,
-        acceleration=(0.01, -0.02, 1.0),
-        voltage=2.95,
-        tx_power=4,
-        movement_counter=i % 200,
-        sequence=i % 65535,
-        mac=(0xC0_00_00_00_00_00 + i % SENSORS).to_bytes(6, "big"),
-    )
+    payload = ruuvi_payload(i, i % SENSORS, i)
     decoded = decode(payload)
     assert isinstance(decoded, Decoded)
     return dict(canonical_measurements(decoded))
-
-
-def address(sensor: int) -> str:
-    mac = (0xC0_00_00_00_00_00 + sensor).to_bytes(6, "big")
-    return ":".join(f"{b:02X}" for b in mac)
 
 
 def stored_readings(count: int) -> list[StoredReading]:
@@ -105,7 +92,7 @@ def stored_readings(count: int) -> list[StoredReading]:
         StoredReading(
             id=i + 1,
             ts=round(START + i * 10 / SENSORS, 3),
-            address=address(i % SENSORS),
+            address=tag_address(i % SENSORS),
             integration="ruuvi",
             model="RuuviTag",
             name=f"Sensor {i % SENSORS}",
@@ -194,7 +181,7 @@ def build_database(path: Path, count: int) -> None:
         "INSERT INTO sensors (id, address, integration, model, name, location, first_seen, "
         "last_seen) VALUES (?, ?, 'ruuvi', 'RuuviTag', ?, ?, ?, ?)",
         [
-            (s + 1, address(s), f"Sensor {s}", LOCATIONS[s % len(LOCATIONS)], START, START)
+            (s + 1, tag_address(s), f"Sensor {s}", LOCATIONS[s % len(LOCATIONS)], START, START)
             for s in range(SENSORS)
         ],
     )
@@ -291,20 +278,10 @@ def make_capture(path: Path, adverts: int) -> None:
     with path.open("w") as out:
         for i in range(adverts):
             sensor = i % SENSORS
-            payload = encode(
-                temperature=20 + (i % 97) * 0.01,
-                humidity=40 + (i % 89) * 0.05,
-                pressure=1000 + (i % 83) * 0.1,
-                acceleration=(0.01, -0.02, 1.0),
-                voltage=2.95,
-                tx_power=4,
-                movement_counter=i % 200,
-                sequence=(i // SENSORS) % 65535,
-                mac=(0xC0_00_00_00_00_00 + sensor).to_bytes(6, "big"),
-            )
+            payload = ruuvi_payload(i, sensor, i // SENSORS)
             record = {
                 "ts": round(START + i * 10 / SENSORS, 3),
-                "address": address(sensor),
+                "address": tag_address(sensor),
                 "rssi": -60 - i % 30,
                 "manufacturer_data": {"1177": payload.hex()},
             }

@@ -61,7 +61,9 @@ from hub.mqtt.testing import Mosquitto  # noqa: E402
 from hub.mqtt.topics import sensor_id  # noqa: E402
 from hub.scheduler import Scheduler  # noqa: E402
 from hub.store import SqliteStore  # noqa: E402
-from integrations.ruuvi.df5 import decode, encode  # noqa: E402
+from integrations.ruuvi.df5 import decode  # noqa: E402
+from integrations.ruuvi.synthetic import payload as ruuvi_payload  # noqa: E402
+from integrations.ruuvi.synthetic import tag_address  # noqa: E402
 
 SENSORS = 200
 PREFIX = "bench"
@@ -72,33 +74,18 @@ BROKER = "max_queued_messages 100000"
 START = 1_795_155_600.0
 
 
-def address(sensor: int) -> str:
-    mac = (0xC0_00_00_00_00_00 + sensor).to_bytes(6, "big")
-    return ":".join(f"{b:02X}" for b in mac)
-
-
 def make_round(number: int) -> list[Reading]:
     """One new RuuviTag format 5 reading for each of the SENSORS tags."""
     readings = []
     for sensor in range(SENSORS):
         i = number * SENSORS + sensor
-        payload = encode(
-            temperature=20 + (i % 97) * 0.01,
-            humidity=40 + (i % 89) * 0.05,
-            pressure=1000 + (i % 83) * 0.1,
-            acceleration=(0.01, -0.02, 1.0),
-            voltage=2.95,
-            tx_power=4,
-            movement_counter=i % 200,
-            sequence=number % 65535,
-            mac=(0xC0_00_00_00_00_00 + sensor).to_bytes(6, "big"),
-        )
+        payload = ruuvi_payload(i, sensor, number)
         decoded = decode(payload)
         assert isinstance(decoded, Decoded)
         readings.append(
             Reading(
                 ts=START + number + sensor / 1000,
-                address=address(sensor),
+                address=tag_address(sensor),
                 integration="ruuvi",
                 measurements=canonical_measurements(decoded),
                 model=decoded.model,
@@ -241,7 +228,7 @@ async def measure_states(
 async def measure_reference(port: int, sub: Subscriber, rounds: list[list[Reading]]) -> float:
     """The same payloads from a bare aiomqtt client, streamed as the publisher streams them."""
     payloads = [state_payload(r) for readings in rounds for r in readings]
-    topics = [f"{PREFIX}/sensor/{sensor_id(address(s))}/state" for s in range(SENSORS)]
+    topics = [f"{PREFIX}/sensor/{sensor_id(tag_address(s))}/state" for s in range(SENSORS)]
     nodelay = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
     async with aiomqtt.Client(
         "127.0.0.1", port, max_inflight_messages=WINDOW, socket_options=nodelay

@@ -40,7 +40,8 @@ from hub.integrations import IntegrationRegistry, SourceContext  # noqa: E402
 from hub.router import Router  # noqa: E402
 from hub.store import SqliteStore  # noqa: E402
 from integrations.replay.source import ReplaySettings, ReplaySource  # noqa: E402
-from integrations.ruuvi.df5 import encode  # noqa: E402
+from integrations.ruuvi.synthetic import payload as ruuvi_payload  # noqa: E402
+from integrations.ruuvi.synthetic import tag_address, tag_name  # noqa: E402
 
 SENSORS = 200
 
@@ -51,22 +52,11 @@ def make_capture(path: Path, adverts: int) -> None:
     with path.open("w") as out:
         for i in range(adverts):
             sensor, sequence = i % SENSORS, i // SENSORS
-            mac = (0xC0_00_00_00_00_00 + sensor).to_bytes(6, "big")
-            payload = encode(
-                temperature=20 + (i % 97) * 0.01,
-                humidity=40 + (i % 89) * 0.05,
-                pressure=1000 + (i % 83) * 0.1,
-                acceleration=(0.01, -0.02, 1.0),
-                voltage=2.95,
-                tx_power=4,
-                movement_counter=i % 200,
-                sequence=sequence % 65535,
-                mac=mac,
-            )
+            payload = ruuvi_payload(i, sensor, sequence)
             record = {
                 "ts": round(start + i * 0.005, 3),
-                "address": ":".join(f"{b:02X}" for b in mac),
-                "name": f"Ruuvi {mac.hex()[-4:].upper()}",
+                "address": tag_address(sensor),
+                "name": tag_name(sensor),
                 "rssi": -60 - i % 30,
                 "manufacturer_data": {"1177": payload.hex()},
             }

@@ -54,7 +54,9 @@ from hub.store import SqliteStore  # noqa: E402
 from hub.store.history import history, history_sync, open_readonly  # noqa: E402
 from hub.store.rollups import ROLLUP_KEY, purge_raw, update_rollups  # noqa: E402
 from hub.store.schema import MIGRATIONS, SCHEMA_VERSION  # noqa: E402
-from integrations.ruuvi.df5 import decode, encode  # noqa: E402
+from integrations.ruuvi.df5 import decode  # noqa: E402
+from integrations.ruuvi.synthetic import payload as ruuvi_payload  # noqa: E402
+from integrations.ruuvi.synthetic import tag_address, tag_name  # noqa: E402
 
 SENSORS = 200
 START = 1_795_155_600.0
@@ -72,31 +74,20 @@ def make_readings(count: int) -> list[Reading]:
     readings = []
     for i in range(count):
         sensor, sequence = i % SENSORS, i // SENSORS
-        mac = (0xC0_00_00_00_00_00 + sensor).to_bytes(6, "big")
-        payload = encode(
-            temperature=20 + (i % 97) * 0.01,
-            humidity=40 + (i % 89) * 0.05,
-            pressure=1000 + (i % 83) * 0.1,
-            acceleration=(0.01, -0.02, 1.0),
-            voltage=2.95,
-            tx_power=4,
-            movement_counter=i % 200,
-            sequence=sequence % 65535,
-            mac=mac,
-        )
+        payload = ruuvi_payload(i, sensor, sequence)
         decoded = decode(payload)
         assert isinstance(decoded, Decoded)
         readings.append(
             Reading(
                 ts=round(START + i * 0.005, 3),
-                address=":".join(f"{b:02X}" for b in mac),
+                address=tag_address(sensor),
                 integration="ruuvi",
                 measurements=canonical_measurements(decoded),
                 model=decoded.model,
                 format=decoded.format,
                 rssi=-60 - i % 30,
                 sequence=decoded.sequence,
-                name=f"Ruuvi {mac.hex()[-4:].upper()}",
+                name=tag_name(sensor),
             )
         )
     return readings
