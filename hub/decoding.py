@@ -27,7 +27,14 @@ class Correction(Protocol):
 def decode_advertisement(
     registry: IntegrationRegistry, context: DecodeContext, adv: Advertisement
 ) -> tuple[Integration | None, Decoded | DecodeFailure | None]:
-    """The first candidate integration's answer, or (None, None) when nobody claims `adv`."""
+    """The first candidate integration that decodes `adv`; failing that, the first failure;
+    (None, None) when nobody claims it.
+
+    A failure does not end the search: ids are not unique in the wild (an Inkbird sends its
+    temperature where the company id belongs, so at 11.77 °C it wears Ruuvi's id), and the
+    integration a frame really belongs to may come later in the list.
+    """
+    failed: tuple[Integration, DecodeFailure] | None = None
     for integration in registry.candidates(adv):
         decode = integration.decode
         assert decode is not None
@@ -35,9 +42,13 @@ def decode_advertisement(
             result = decode(adv, context)
         except Exception as exc:  # noqa: BLE001 - a decoder bug must not stop the hub
             result = DecodeFailure(f"decoder raised {type(exc).__name__}: {exc}")
-        if result is not None:
+        if result is None:
+            continue
+        if not isinstance(result, DecodeFailure):
             return integration, result
-    return None, None
+        if failed is None:
+            failed = integration, result
+    return failed if failed is not None else (None, None)
 
 
 def canonical_measurements(

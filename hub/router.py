@@ -19,9 +19,10 @@ from hub.decoding import Correction, canonical_measurements, decode_advertisemen
 from hub.events import Advertisement, Reading, SensorSeen
 from hub.integrations import DecodeContext, Decoded, DecodeFailure, IntegrationRegistry
 
-# How many recent measurement sequence numbers are remembered per sensor. Several receivers
-# may deliver the same measurement slightly out of order; a window catches those repeats.
-SEQUENCE_WINDOW = 16
+# How many distinct recent sequence numbers are remembered per sensor. Several receivers may
+# deliver the same measurement out of order, one of them seconds late; the window catches
+# those repeats.
+SEQUENCE_WINDOW = 64
 # Decode failures of one sensor are logged at most this often; all are counted.
 _FAILURE_LOG_INTERVAL_S = 300.0
 _RECENT_ERRORS = 50
@@ -74,7 +75,7 @@ class Router:
         # Sensors the user switched off: decoded (so errors still show) but not published.
         self._disabled = frozenset(disabled)
         self._calibrations = dict(calibrations or {})
-        self._recent_sequences: dict[str, deque[int]] = {}
+        self._recent: dict[str, _RecentMeasurements] = {}
         self._failure_logged: dict[str, float] = {}
         self.counters = RouterCounters(
             by_integration={name: IntegrationCounters() for name in registry.decoders}
@@ -94,11 +95,13 @@ class Router:
     def disabled(self) -> frozenset[str]:
         return self._disabled
 
-    def seed_sequences(self, last: Mapping[str, Iterable[int]]) -> None:
-        """Remember sequences already stored (at start-up), so a restart stores no repeat."""
-        for address, sequences in last.items():
-            window = self._recent_sequences.setdefault(address, deque(maxlen=SEQUENCE_WINDOW))
-            window.extend(sequences)
+    def seed_sequences(self, last: Mapping[str, Iterable[tuple[int, Mapping[str, float]]]]) -> None:
+        """Remember the measurements already stored (at start-up), so a restart stores no
+        repeat: `last` is address -> (sequence, canonical measurements), oldest first."""
+        for address, stored in last.items():
+            recent = self._recent.setdefault(address, _RecentMeasurements())
+            for sequence, measurements in stored:
+                recent.remember(sequence, _fingerprint(measurements))
             self.known_sensors.add(address)
 
     def route(self, adv: Advertisement) -> Reading | SensorSeen | DecodeFailure | None:
@@ -122,16 +125,15 @@ class Router:
     def _to_event(
         self, adv: Advertisement, integration: str, decoded: Decoded, mine: IntegrationCounters
     ) -> Reading | SensorSeen:
+        measurements = canonical_measurements(decoded, self._calibrations.get(adv.address))
         sequence = decoded.sequence
         if sequence is not None:
-            window = self._recent_sequences.get(adv.address)
-            if window is None:
-                window = self._recent_sequences[adv.address] = deque(maxlen=SEQUENCE_WINDOW)
-            elif sequence in window:
+            recent = self._recent.get(adv.address)
+            if recent is None:
+                recent = self._recent[adv.address] = _RecentMeasurements()
+            if recent.is_repeat(sequence, _fingerprint(measurements)):
                 mine.repeats += 1
                 return SensorSeen(adv.ts, adv.address, integration, adv.rssi, repeat=True)
-            window.append(sequence)
-        measurements = canonical_measurements(decoded, self._calibrations.get(adv.address))
         if not (measurements or decoded.states or decoded.events):
             # Heard and understood, but nothing measured (e.g. a capability-only frame).
             return SensorSeen(adv.ts, adv.address, integration, adv.rssi)
@@ -192,3 +194,45 @@ class Router:
         event = self.route(adv)
         if isinstance(event, Reading | SensorSeen):
             bus.publish(event)
+
+
+# The quantities whose values tell one measurement from another. Not every field: Ruuvi Air
+# sends each sample as format 6 and as E1, with the same climate, CO2 and PM2.5 values but
+# other fields in different resolutions, and the two frames are one measurement.
+_FINGERPRINT = ("temperature", "humidity", "pressure", "moisture", "co2", "pm2_5")
+
+
+def _fingerprint(measurements: Mapping[str, float]) -> int:
+    get = measurements.get
+    return hash(tuple(get(name) for name in _FINGERPRINT))
+
+
+class _RecentMeasurements:
+    """A sensor's recent measurements: sequence number -> fingerprint of its values.
+
+    A frame is a repeat when its sequence was seen recently with the same values (of
+    `_FINGERPRINT`). The values matter because counters are short: b-parasite counts 0-15,
+    so every sequence number comes back after 16 measurements, and a reboot restarts a
+    Ruuvi's count at 0.
+    """
+
+    __slots__ = ("_by_sequence", "_order")
+
+    def __init__(self) -> None:
+        self._by_sequence: dict[int, int] = {}
+        self._order: deque[int] = deque()
+
+    def is_repeat(self, sequence: int, fingerprint: int) -> bool:
+        """True for a repeat; otherwise remembers the measurement and returns False."""
+        if self._by_sequence.get(sequence) == fingerprint:
+            return True
+        self.remember(sequence, fingerprint)
+        return False
+
+    def remember(self, sequence: int, fingerprint: int) -> None:
+        by_sequence = self._by_sequence
+        if sequence not in by_sequence:
+            self._order.append(sequence)
+            if len(self._order) > SEQUENCE_WINDOW:
+                del by_sequence[self._order.popleft()]
+        by_sequence[sequence] = fingerprint

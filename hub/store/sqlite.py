@@ -337,19 +337,20 @@ class SqliteStore:
 
     # -- reading -------------------------------------------------------------------------
 
-    async def recent_sequences(self) -> dict[str, list[int]]:
-        """The last few stored sequence numbers per sensor, oldest first (router seeding)."""
+    async def recent_sequences(self) -> dict[str, list[tuple[int, dict[str, float]]]]:
+        """The last few stored (sequence, measurements) per sensor, oldest first (router
+        seeding: a restart must not store a repeat of what is already stored)."""
         assert self._conn is not None
         query = f"""
-            SELECT s.address, r.sequence FROM sensors s
+            SELECT s.address, r.sequence, r.measurements FROM sensors s
             JOIN readings r ON r.id IN (
                 SELECT id FROM readings WHERE sensor_id = s.id AND sequence IS NOT NULL
                 ORDER BY ts DESC LIMIT {SEQUENCE_WINDOW})
             ORDER BY s.address, r.ts"""
-        result: dict[str, list[int]] = {}
+        result: dict[str, list[tuple[int, dict[str, float]]]] = {}
         async with self._conn.execute(query) as cursor:
-            async for address, sequence in cursor:
-                result.setdefault(address, []).append(int(sequence))
+            async for address, sequence, measurements in cursor:
+                result.setdefault(address, []).append((int(sequence), orjson.loads(measurements)))
         return result
 
     async def last_stored(self) -> dict[str, float]:

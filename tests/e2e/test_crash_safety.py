@@ -32,7 +32,7 @@ FLUSH_INTERVAL = 1.0
 SLACK = 1.5
 # Long enough that every sensor has more measurements stored than the router remembers
 # (SEQUENCE_WINDOW) when it is killed: a restart cannot lean on that window alone.
-COMMITS_BEFORE_KILL = 6
+COMMITS_BEFORE_KILL = 16
 
 pytestmark = pytest.mark.slow
 

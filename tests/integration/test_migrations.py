@@ -240,7 +240,7 @@ async def test_a_migrated_database_is_used_as_if_it_had_always_been_current(v1: 
         )
         assert await store.flush() == 1
         assert await store.last_reading_id() == 1_001
-        assert (await store.recent_sequences())["C8:25:2D:8E:AB:4C"][-1] == 1_000
+        assert (await store.recent_sequences())["C8:25:2D:8E:AB:4C"][-1][0] == 1_000
     finally:
         await store.close()
     with connect(v1) as conn:

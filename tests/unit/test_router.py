@@ -287,8 +287,15 @@ def test_the_window_forgets_old_sequences(router: Router) -> None:
     assert isinstance(router.route(ruuvi(0)), Reading)
 
 
-def test_seeded_sequences_are_repeats(router: Router) -> None:
-    router.seed_sequences({TAG: [203, 204, 205]})
+def stored_values(registry: IntegrationRegistry, sequence: int, **values: float) -> dict:
+    """What the store holds for a Ruuvi frame: the canonical measurements a router makes."""
+    reading = Router(registry, EventBus()).route(ruuvi(sequence, **values))
+    assert isinstance(reading, Reading)
+    return dict(reading.measurements)
+
+
+def test_seeded_sequences_are_repeats(router: Router, registry: IntegrationRegistry) -> None:
+    router.seed_sequences({TAG: [(s, stored_values(registry, s)) for s in (203, 204, 205)]})
     assert TAG in router.known_sensors
 
     assert isinstance(router.route(ruuvi(205)), SensorSeen)
@@ -296,6 +303,51 @@ def test_seeded_sequences_are_repeats(router: Router) -> None:
     assert isinstance(router.route(ruuvi(206)), Reading)
     assert isinstance(router.route(ruuvi(205, address=OTHER_TAG)), Reading)
     assert router.counters.by_integration["ruuvi"].repeats == 2
+
+
+def test_a_seeded_sequence_with_other_values_is_a_new_measurement(
+    router: Router, registry: IntegrationRegistry
+) -> None:
+    # Stored before a restart; the tag rebooted meanwhile and counts from 0 again.
+    router.seed_sequences({TAG: [(0, stored_values(registry, 0, temperature=19.0))]})
+    assert isinstance(router.route(ruuvi(0, temperature=23.4)), Reading)
+
+
+def test_a_short_counter_that_comes_round_is_not_taken_for_a_repeat(router: Router) -> None:
+    """b-parasite counts 0-15: every sequence number comes back after 16 measurements."""
+    readings = 0
+    for i in range(100):
+        payload = struct.pack("<hBB", 2000 + i, 50, i % 16)
+        event = router.route(Advertisement(ts=i, address=TAG, service_data={SVC_UUID: payload}))
+        readings += isinstance(event, Reading)
+        # ...and the repeat of the same frame is still a repeat.
+        again = router.route(Advertisement(ts=i, address=TAG, service_data={SVC_UUID: payload}))
+        assert isinstance(again, SensorSeen)
+    assert readings == 100
+
+
+def test_a_receiver_lagging_far_behind_delivers_only_repeats(router: Router) -> None:
+    """Two receivers hear the same frames; one hands them over 40 measurements late."""
+    for sequence in range(1_000, 1_040):
+        assert isinstance(router.route(ruuvi(sequence, temperature=sequence / 100)), Reading)
+    for sequence in range(1_000, 1_040):
+        late = router.route(ruuvi(sequence, temperature=sequence / 100, ts=200.0))
+        assert isinstance(late, SensorSeen), sequence
+    assert router.counters.readings == 40
+
+
+def test_a_failure_of_one_candidate_does_not_hide_anothers_reading(router: Router) -> None:
+    """Ids are not unique: an Inkbird sends its temperature where the company id belongs,
+    and 11.77 °C is Ruuvi's id. The frame is the other integration's reading."""
+    adv = Advertisement(
+        ts=1.0, address=TAG, name="Test 11.77 50", manufacturer_data={RUUVI_ID: b"\x08\x01"}
+    )
+    event = router.route(adv)
+
+    assert isinstance(event, Reading)
+    assert event.integration == "name_test"
+    assert event.measurements["temperature"] == 11.77
+    assert router.counters.by_integration["ruuvi"].errors == 0
 
 
 # -- values -------------------------------------------------------------------------------
