@@ -11,12 +11,14 @@ from hub.clock import Clock
 from hub.components import Component
 from hub.config.models import HubConfig
 from hub.events import Reading
+from hub.integrations import AdvertisementSink, stamps_live
 from hub.router import Router
 from hub.scheduler import Scheduler
 from hub.sources import SourceRunner
 from hub.store import SqliteStore
 from hub.store.backup import ScheduledBackups
 from hub.store.rollups import Maintenance
+from hub.timekeeping.guard import ClockGuard
 
 # How often the hub looks for sensors disabled or enabled with `hub sensors`.
 _REFRESH_S = 10.0
@@ -30,6 +32,7 @@ class _Totals:
     errors: int = 0
     unmatched: int = 0
     held_back: int = 0
+    older: int = 0
 
 
 class Hub:
@@ -45,6 +48,7 @@ class Hub:
         sources: SourceRunner,
         clock: Clock,
         components: list[Component] | None = None,
+        clock_guard: ClockGuard | None = None,
     ) -> None:
         self.config = config
         self.bus = bus
@@ -54,6 +58,8 @@ class Hub:
         self.sources = sources
         self.clock = clock
         self.components = list(components or [])
+        # Between the sources and the router: live timestamps only from a trusted clock.
+        self.clock_guard = clock_guard
         self._last = _Totals()
         self._started = False
         self._running: list[Component] = []  # components whose start() succeeded
@@ -64,7 +70,7 @@ class Hub:
         await self.refresh_sensor_flags()
         # The store must not lose readings: a full mailbox holds producers back rather than
         # dropping anything.
-        self.bus.subscribe(Reading, self.store.add, name="store", policy="block")
+        self.bus.subscribe(Reading, self.store.offer, name="store", policy="block")
         self.bus.start()
         # From here on, a failure below still leaves `stop()` something to stop.
         self._started = True
@@ -88,7 +94,11 @@ class Hub:
                 attach(self)
             await component.start()
             self._running.append(component)
-        self.sources.start(self.router.submit)
+        sink: AdvertisementSink = self.router.submit
+        if self.clock_guard is not None:
+            recorded = [s.name for s in self.sources.sources if not stamps_live(s)]
+            sink = self.clock_guard.start(sink, self.scheduler, recorded)
+        self.sources.start(sink)
         sources = (
             ", ".join(f"{s.name} ({type(s).__name__})" for s in self.sources.sources)
             or "none (add one under `sources:`)"
@@ -114,6 +124,8 @@ class Hub:
             return
         self._started = False
         await self.sources.stop()
+        if self.clock_guard is not None:
+            await self.clock_guard.stop()  # what it holds goes to the router, then the bus
         drained = await self.bus.stop()
         for component in reversed(self._running):
             try:
@@ -153,22 +165,25 @@ class Hub:
             committed=store.committed,
             errors=sum(c.errors for c in router.by_integration.values()),
             unmatched=router.unmatched,
-            held_back=self.store.throttle.throttled + self.store.throttle.stale,
+            held_back=self.store.throttle.throttled,
+            older=self.store.throttle.stale,
         )
         last, self._last = self._last, now
         logger.info(
             "Last {:g}s: {} advertisements ({} unmatched, {} undecodable), {} new readings "
-            "({} not stored: storage interval), {} committed ({} total, {} buffered); "
-            "{} sensors known; bus drops {}",
+            "({} not stored: storage interval{}), {} committed ({} total, {} buffered); "
+            "{} sensors known{}; bus drops {}",
             self.config.hub.summary_interval,
             now.advertisements - last.advertisements,
             now.unmatched - last.unmatched,
             now.errors - last.errors,
             now.readings - last.readings,
             now.held_back - last.held_back,
+            f", {n} older than stored" if (n := now.older - last.older) else "",
             now.committed - last.committed,
             now.committed,
             self.store.buffered,
             len(self.router.known_sensors),
+            f"; {clock}" if self.clock_guard and (clock := self.clock_guard.summary()) else "",
             self.bus.dropped,
         )

@@ -10,7 +10,7 @@ from dependency_injector import containers, providers
 
 from hub.app import Hub
 from hub.bus import EventBus
-from hub.clock import SystemClock
+from hub.clock import clock_from_environment
 from hub.components import ComponentContext, build_components
 from hub.config.models import HubConfig
 from hub.integrations import IntegrationRegistry, SourceContext
@@ -18,13 +18,15 @@ from hub.router import Router
 from hub.scheduler import Scheduler
 from hub.sources import SourceRunner, build_sources
 from hub.store import open_store
+from hub.timekeeping.guard import ClockGuard
 
 
 class Container(containers.DeclarativeContainer):
     """Declares every part; `Hub` is the root that starts and stops them in order."""
 
     config = providers.Dependency(instance_of=HubConfig)
-    clock = providers.Singleton(SystemClock)
+    # The machine's clock; HUB_CLOCK_FILE swaps in a simulated one (tests, soak runs).
+    clock = providers.Singleton(clock_from_environment)
     registry = providers.Singleton(IntegrationRegistry.discover)
 
     bus = providers.Singleton(
@@ -67,6 +69,7 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
     )
     components = providers.Singleton(build_components, context=component_context)
+    clock_guard = providers.Singleton(ClockGuard, settings=config.provided.clock, clock=clock)
 
     hub = providers.Singleton(
         Hub,
@@ -78,4 +81,5 @@ class Container(containers.DeclarativeContainer):
         sources=sources,
         clock=clock,
         components=components,
+        clock_guard=clock_guard,
     )

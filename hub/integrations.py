@@ -96,6 +96,13 @@ class Source(Protocol):
         ...
 
 
+def stamps_live(source: object) -> bool:
+    """Whether `source` stamps advertisements with the hub's clock as it hears them (the
+    default; the clock guard checks those). A source that passes on recorded times (a
+    replay of a capture, a gateway's own clock) sets `live_timestamps = False`."""
+    return bool(getattr(source, "live_timestamps", True))
+
+
 @dataclass(frozen=True, slots=True)
 class SourceContext:
     """What the hub hands a source when it builds one."""

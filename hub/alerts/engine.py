@@ -265,8 +265,11 @@ class _State:
         # Deadline of this state's live heap entry (None: no entry).
         self.queued_at: float | None = None
 
-    def due(self) -> float | None:
-        """When something may happen to this state without a reading: fire, repeat, go stale."""
+    def due(self, heard_from: float = -_INF) -> float | None:
+        """When something may happen to this state without a reading: fire, repeat, go stale.
+
+        A stale timer counts from the sensor's last reading, but never from before
+        `heard_from` (see `AlertEngine.listening_since`)."""
         rule = self.rule
         if self.state == PENDING:
             return self.fire_at
@@ -275,7 +278,7 @@ class _State:
                 return None
             return self.notified + rule.repeat
         if rule.stale is not None and self.sensor.last_ts is not None:
-            return self.sensor.last_ts + rule.stale
+            return max(self.sensor.last_ts, heard_from) + rule.stale
         return None
 
 
@@ -292,6 +295,8 @@ class AlertEngine:
         self._sensors: dict[str, _Sensor] = {}
         self._heap: list[tuple[float, int, _State]] = []
         self._seq = itertools.count()
+        # Stale timers count from no earlier than this (see `listening_since`).
+        self._heard_from = -_INF
         self.readings = 0
         self.ignored = 0  # older than the sensor's last reading
 
@@ -368,7 +373,7 @@ class AlertEngine:
             if st.queued_at != deadline:
                 continue  # superseded by an earlier entry
             st.queued_at = None
-            due = st.due()
+            due = st.due(self._heard_from)
             if due is not None and now >= due:
                 if st.state == PENDING:
                     out.append(self._fire(st, now))
@@ -388,6 +393,16 @@ class AlertEngine:
         while heap and heap[0][2].queued_at != heap[0][0]:
             heapq.heappop(heap)
         return heap[0][0] if heap else None
+
+    def listening_since(self, ts: float) -> None:
+        """The hub could hear sensors only from `ts` on (it started then, or its clock could
+        be trusted again then): a sensor's silence before it proves nothing, so stale timers
+        count from no earlier than `ts`. A sensor that was already reported silent stays so;
+        readings' order and threshold rules are not affected."""
+        if ts <= self._heard_from:
+            return
+        self._heard_from = ts
+        self._reschedule()
 
     def prime(self, ts: float, sensor_name: str | None, address: str | None) -> None:
         """Tell the engine when a sensor was last heard (e.g. from the store at start-up), so
@@ -490,7 +505,7 @@ class AlertEngine:
         )
 
     def _schedule(self, st: _State) -> None:
-        due = st.due()
+        due = st.due(self._heard_from)
         if due is not None and (st.queued_at is None or due < st.queued_at):
             st.queued_at = due
             heapq.heappush(self._heap, (due, next(self._seq), st))
@@ -562,32 +577,40 @@ class AlertEngine:
 
     def snapshot(self) -> list[AlertState]:
         """Every rule × sensor state of every sensor seen, for the store to persist."""
-        out: list[AlertState] = []
-        for sensor in self._sensors.values():
-            for st in sensor.states.values():
-                group = st.group
-                # An inactive threshold state's value is its measurement's latest (the group
-                # skips inactive states while nothing crosses).
-                value = st.value if group is None or st.state != INACTIVE else group.value
-                out.append(
-                    AlertState(
-                        rule=st.rule.name,
-                        sensor=sensor.key,
-                        state=_STATE_NAMES[st.state],
-                        since=st.since,
-                        started=st.started,
-                        last_value=value,
-                        last_reading_ts=sensor.last_ts,
-                        last_notified=st.notified,
-                        name=sensor.name,
-                        address=sensor.address,
-                    )
-                )
-        return out
+        return [
+            self._saved(sensor, st)
+            for sensor in self._sensors.values()
+            for st in sensor.states.values()
+        ]
 
     def active(self) -> list[AlertState]:
-        """The pending and firing alerts."""
-        return [s for s in self.snapshot() if s.state != "inactive"]
+        """The pending and firing alerts (what is saved after every change, so only these
+        are built: most states are inactive)."""
+        return [
+            self._saved(sensor, st)
+            for sensor in self._sensors.values()
+            for st in sensor.states.values()
+            if st.state != INACTIVE
+        ]
+
+    @staticmethod
+    def _saved(sensor: _Sensor, st: _State) -> AlertState:
+        group = st.group
+        # An inactive threshold state's value is its measurement's latest (the group skips
+        # inactive states while nothing crosses).
+        value = st.value if group is None or st.state != INACTIVE else group.value
+        return AlertState(
+            rule=st.rule.name,
+            sensor=sensor.key,
+            state=_STATE_NAMES[st.state],
+            since=st.since,
+            started=st.started,
+            last_value=value,
+            last_reading_ts=sensor.last_ts,
+            last_notified=st.notified,
+            name=sensor.name,
+            address=sensor.address,
+        )
 
     def restore(self, states: Sequence[AlertState]) -> int:
         """Take back persisted states (after a restart): a firing alert stays firing without

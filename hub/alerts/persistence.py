@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sqlite3
 from collections.abc import Iterable, Sequence
 
 import aiosqlite
@@ -34,37 +36,54 @@ async def save(
         for t in transitions
     ]
     async with lock:
-        await conn.execute("DELETE FROM alert_states")
+        try:
+            await _write(conn, states, history)
+        except BaseException:
+            # Nothing half-done may stay in the shared connection's transaction: the
+            # store's next commit would make it permanent (and the retry would add the
+            # same history again).
+            with contextlib.suppress(sqlite3.Error, ValueError):
+                await conn.rollback()
+            raise
+
+
+async def _write(
+    conn: aiosqlite.Connection,
+    states: Sequence[AlertState],
+    history: Sequence[tuple[object, ...]],
+) -> None:
+    """The statements of `save`, in the open transaction."""
+    await conn.execute("DELETE FROM alert_states")
+    await conn.executemany(
+        f"INSERT INTO alert_states ({_STATE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                s.rule,
+                s.sensor,
+                s.state,
+                s.since,
+                s.started,
+                s.last_value,
+                s.last_reading_ts,
+                s.last_notified,
+                s.name,
+                s.address,
+            )
+            for s in states
+        ],
+    )
+    if history:
         await conn.executemany(
-            f"INSERT INTO alert_states ({_STATE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    s.rule,
-                    s.sensor,
-                    s.state,
-                    s.since,
-                    s.started,
-                    s.last_value,
-                    s.last_reading_ts,
-                    s.last_notified,
-                    s.name,
-                    s.address,
-                )
-                for s in states
-            ],
+            "INSERT INTO alert_history "
+            "(ts, rule, sensor, address, state, value, severity, message) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            history,
         )
-        if history:
-            await conn.executemany(
-                "INSERT INTO alert_history "
-                "(ts, rule, sensor, address, state, value, severity, message) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                history,
-            )
-            await conn.execute(
-                "DELETE FROM alert_history WHERE id <= (SELECT max(id) FROM alert_history) - ?",
-                (HISTORY_KEEP,),
-            )
-        await conn.commit()
+        await conn.execute(
+            "DELETE FROM alert_history WHERE id <= (SELECT max(id) FROM alert_history) - ?",
+            (HISTORY_KEEP,),
+        )
+    await conn.commit()
 
 
 async def sensor_directory(

@@ -4,15 +4,23 @@ notification channels.
 
 State survives a restart: pending and firing alerts are saved after every change and taken
 back at start-up (a firing alert stays firing and is not notified again; a pending one keeps
-its start), and stale timers count from the last reading stored. SIGHUP reloads the rules
-file; an invalid file is rejected with its problems logged and the old rules kept.
+its start), and stale timers count from the last reading stored, but never from before the
+hub started: a hub that was down cannot tell that a sensor was silent meanwhile. Likewise,
+while the clock guard holds advertisements (the clock stepped, or is not synchronised) no
+timer is evaluated, and afterwards stale timers count from the moment the clock was trusted
+again. Transitions that cannot be saved (a read-only disk) are kept and saved with the next
+change. SIGHUP reloads the rules file; an invalid file is rejected with its problems logged
+and the old rules kept.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from loguru import logger
 
@@ -27,8 +35,14 @@ from hub.errors import HubError
 from hub.events import BatteryReport, Reading, SensorSeen
 from hub.health import HealthStatus
 
+if TYPE_CHECKING:
+    from hub.app import Hub
+    from hub.timekeeping.guard import ClockGuard
+
 # How often display names are re-read from the database (renames by `hub sensors`).
 _NAMES_REFRESH_S = 30.0
+# Transitions kept while they cannot be saved; beyond it the oldest are dropped and counted.
+_UNSAVED_MAX = 10_000
 
 
 def build(context: ComponentContext) -> AlertService | None:
@@ -56,6 +70,18 @@ class AlertService:
         self._names: dict[str, str] = {}
         self._names_read = 0.0
         self._unsubscribe: list[object] = []
+        self._guard: ClockGuard | None = None
+        self._clock_held = False
+        # Transitions not saved yet, in order; a task saves them (with the states) as soon as
+        # it can, so evaluating readings never waits for the database.
+        self._unsaved: list[Transition] = []
+        self._save_wanted = asyncio.Event()
+        self._save_lock = asyncio.Lock()
+        self._saver: asyncio.Task[None] | None = None
+        self._save_failing = False
+        self._in_flight = 0
+        self.unsaved_dropped = 0
+        self.skipped_ticks = 0
         self.reloads = 0
         self.rejected_reloads = 0
         self.last_reload_error = ""
@@ -65,6 +91,10 @@ class AlertService:
         return self._settings.rules
 
     # -- lifecycle -----------------------------------------------------------------------
+
+    def attach(self, hub: Hub) -> None:
+        """Called by the hub before `start`: the clock guard says when time can be trusted."""
+        self._guard = hub.clock_guard
 
     async def start(self) -> None:
         rules = self._load_rules()
@@ -77,6 +107,9 @@ class AlertService:
         self._names_read = time.monotonic()
         for address, seen in last_seen.items():
             self.engine.prime(seen, self._names.get(address), address)
+        # Sensors were not listened to while the hub was down: silence counts from now.
+        self.engine.listening_since(self._context.clock.time())
+        self._saver = asyncio.get_running_loop().create_task(self._save_loop(), name="alerts:save")
         bus = self._context.bus
         # Alerts must see every reading: the engine is far faster than any source, so the
         # block policy never holds a producer back for long.
@@ -106,7 +139,12 @@ class AlertService:
     async def stop(self) -> None:
         for unsubscribe in self._unsubscribe:
             unsubscribe()  # type: ignore[operator]
-        await self._persist([])
+        if self._saver is not None:
+            self._saver.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._saver
+            self._saver = None
+        await self._save()
         await self.notifier.stop()
 
     def _plug_mqtt_channels(self) -> None:
@@ -148,7 +186,7 @@ class AlertService:
         self.reloads += 1
         self.last_reload_error = ""
         logger.info("Alert rules reloaded: {} rules from {}", len(rules), self._settings.rules)
-        await self._persist([])
+        await self._save()
         return True
 
     # -- evaluation ----------------------------------------------------------------------
@@ -177,12 +215,33 @@ class AlertService:
 
     async def tick(self) -> None:
         """Scheduled: fire `for` and `stale` timers that are due."""
+        if self._unsaved:
+            self._save_wanted.set()  # a save failed: try again now and then
+        if not await self._clock_trusted():
+            self.skipped_ticks += 1
+            return
         if time.monotonic() - self._names_read >= _NAMES_REFRESH_S:
             self._names, _ = await sensor_directory(self._context.store.connection)
             self._names_read = time.monotonic()
         changes = self.engine.tick(self._context.clock.time())
         if changes:
             await self._handle(changes)
+
+    async def _clock_trusted(self) -> bool:
+        """Whether timers may be evaluated now: not while the clock guard holds readings (a
+        stepped clock would fire or delay them all at once). When it lets go, stale timers
+        count from then: the readings it held are on their way, with their true times."""
+        guard = self._guard
+        if guard is None:
+            return True
+        await guard.tick()  # looks at the clock now, so a fresh step is noticed first
+        if guard.suspect and not guard.given_up:
+            self._clock_held = True
+            return False
+        if self._clock_held:
+            self._clock_held = False
+            self.engine.listening_since(self._context.clock.time())
+        return True
 
     def _display_name(self, address: str, advertised: str | None) -> str | None:
         return self._config_names.get(address) or self._names.get(address) or advertised
@@ -199,7 +258,8 @@ class AlertService:
             elif isinstance(change, Repeat):
                 self.notifier.notify(_note(change), change.notify)
         if transitions:
-            await self._persist(transitions)
+            self._unsaved.extend(transitions)
+            self._save_wanted.set()
 
     def _send_battery_report(self, report: BatteryReport, text: str) -> None:
         # The reporter logs the table itself, so `log` is not sent to twice.
@@ -223,14 +283,46 @@ class AlertService:
             channels,
         )
 
-    async def _persist(self, transitions: list[Transition]) -> None:
+    async def _save_loop(self) -> None:
+        """Save states and transitions whenever something changed (several changes that come
+        while a save runs go in the next one)."""
+        while True:
+            await self._save_wanted.wait()
+            self._save_wanted.clear()
+            await self._save()
+
+    async def _save(self) -> None:
         store = self._context.store
         if not store.is_open:
             return
-        try:
-            await save(store.connection, store.write_lock, self.engine.active(), transitions)
-        except Exception as exc:  # noqa: BLE001 - a full disk must not stop alerting
-            logger.warning("Could not save alert state: {}", exc)
+        async with self._save_lock:
+            pending, self._unsaved = self._unsaved, []
+            self._in_flight = len(pending)
+            try:
+                await save(store.connection, store.write_lock, self.engine.active(), pending)
+            except asyncio.CancelledError:
+                self._unsaved[:0] = pending  # stopped meanwhile: saved by the final save
+                raise
+            except Exception as exc:  # noqa: BLE001 - a full disk must not stop alerting
+                # Kept for the next save: the history must not lose what happened meanwhile.
+                pending.extend(self._unsaved)
+                excess = len(pending) - _UNSAVED_MAX
+                if excess > 0:
+                    self.unsaved_dropped += excess
+                    del pending[:excess]
+                self._unsaved = pending
+                if not self._save_failing:
+                    self._save_failing = True
+                    logger.warning(
+                        "Could not save alert state ({}); transitions are kept to save later",
+                        exc,
+                    )
+                return
+            finally:
+                self._in_flight = 0
+            if self._save_failing:
+                self._save_failing = False
+                logger.info("Alert state saved again, with {} held transitions", len(pending))
 
     # -- observation ---------------------------------------------------------------------
 
@@ -240,6 +332,9 @@ class AlertService:
             "rules": len(self.engine.rules),
             "firing": sum(1 for s in self.engine.active() if s.state == "firing"),
             "rejected_reloads": self.rejected_reloads,
+            "unsaved_transitions": len(self._unsaved) + self._in_flight,
+            "unsaved_dropped": self.unsaved_dropped,
+            "ticks_skipped_clock": self.skipped_ticks,
         }
         if self.last_reload_error and status.state == "ok":
             return HealthStatus(

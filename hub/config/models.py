@@ -15,6 +15,7 @@ from hub.healthmon.config import HealthConfig
 from hub.http.config import HttpConfig
 from hub.mqtt.config import MqttConfig
 from hub.records import normalise_address
+from hub.timekeeping.config import ClockConfig
 
 
 class HubSection(Section):
@@ -219,6 +220,8 @@ class HubConfig(Section):
     mqtt: MqttConfig = Field(default_factory=MqttConfig)
     health: HealthConfig = Field(default_factory=HealthConfig)
     http: HttpConfig = Field(default_factory=HttpConfig)
+    # What the hub does when the system clock steps or is not synchronised (hold or store).
+    clock: ClockConfig = Field(default_factory=ClockConfig)
     # name -> settings; `type` (default: the name) says which source integration runs it.
     # Validated against that integration's own model by the loader.
     sources: dict[str, Any] = Field(default_factory=dict)

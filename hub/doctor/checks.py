@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from hub.clock import clock_synchronised
 from hub.config.models import HubConfig
 from hub.healthmon.sizes import format_size
 
@@ -304,6 +305,11 @@ def check_clock(config: HubConfig | None, now: float | None = None) -> Finding:
 
 
 def _ntp_synchronized() -> bool | None:
+    # The kernel's own flag (adjtimex, as the hub's clock guard reads it) first; timedatectl
+    # where that cannot tell (no NTP client here, or no adjtimex).
+    synced = clock_synchronised()
+    if synced is not None:
+        return synced
     if shutil.which("timedatectl") is None:
         return None
     try:

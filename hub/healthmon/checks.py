@@ -301,14 +301,24 @@ class SourcesCheck:
 
     name = "sources"
 
-    def __init__(self, runner: SourceRunner, router: Router, settings: SourcesHealth) -> None:
+    def __init__(
+        self,
+        runner: SourceRunner,
+        router: Router,
+        settings: SourcesHealth,
+        monotonic: Callable[[], float] | None = None,
+    ) -> None:
         self._runner = runner
         self._router = router
         self._settings = settings
+        # The hub's clock when given (silence is simulated time in a soak run), else `now`.
+        self._monotonic = monotonic
         self._adverts = router.counters.advertisements
         self._heard_at: float | None = None
 
     def evaluate(self, now: float) -> HealthStatus:
+        if self._monotonic is not None:
+            now = self._monotonic()
         runner, settings = self._runner, self._settings
         found = _findings()
         adverts = self._router.counters.advertisements

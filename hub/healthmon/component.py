@@ -63,7 +63,9 @@ class HealthComponent:
         return self._view
 
     async def start(self) -> None:
-        self._monitor = HealthMonitor(self._view, self._settings, skip=self)
+        self._monitor = HealthMonitor(
+            self._view, self._settings, skip=self, hub_monotonic=self._view.clock.monotonic
+        )
         if self._settings.notify and self._alerts_notifier() is None:
             # Alerts are off: the same channels, from the same config, on their own.
             self._own_notifier = Notifier(
@@ -91,7 +93,9 @@ class HealthComponent:
     def check(self) -> HealthReport:
         """Evaluate every check now; publish a HealthChanged for each change."""
         if self._monitor is None:
-            self._monitor = HealthMonitor(self._view, self._settings, skip=self)
+            self._monitor = HealthMonitor(
+                self._view, self._settings, skip=self, hub_monotonic=self._view.clock.monotonic
+            )
         report, changes = self._monitor.evaluate()
         self._report = report
         bus = self._context.bus

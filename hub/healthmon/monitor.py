@@ -20,6 +20,7 @@ from hub.healthmon.checks import (
     worst,
 )
 from hub.healthmon.view import HubView
+from hub.timekeeping.health import ClockCheck
 
 if TYPE_CHECKING:
     from hub.healthmon.config import HealthConfig
@@ -103,6 +104,7 @@ class HealthMonitor:
         monotonic: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
         skip: object = None,
+        hub_monotonic: Callable[[], float] | None = None,
     ) -> None:
         self._view = view
         self._monotonic = monotonic
@@ -116,7 +118,13 @@ class HealthMonitor:
             RouterCheck(view.router, settings.sources),
         ]
         if view.sources is not None:
-            core.append(SourcesCheck(view.sources, view.router, settings.sources))
+            # Silence is measured on `hub_monotonic` when given: the hub's clock, simulated
+            # in a soak run; the other checks watch real-time machinery.
+            core.append(
+                SourcesCheck(view.sources, view.router, settings.sources, monotonic=hub_monotonic)
+            )
+        if view.clock_guard is not None:
+            core.append(ClockCheck(view.clock_guard, view.store))
         self._core = core
         self._reporters: dict[str, ReporterCheck] = {}
         self._results: dict[str, CheckResult] = {}

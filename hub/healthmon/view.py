@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from hub.scheduler import Scheduler
     from hub.sources import SourceRunner
     from hub.store import SqliteStore
+    from hub.timekeeping.guard import ClockGuard
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,7 @@ class HubView:
     clock: Clock
     sources: SourceRunner | None = None
     components: Sequence[object] = ()
+    clock_guard: ClockGuard | None = None
     # Wall time when the view was made (the hub's start, near enough).
     started: float = field(default_factory=time.time)
 
@@ -45,6 +47,7 @@ class HubView:
             clock=hub.clock,
             sources=hub.sources,
             components=hub.components,
+            clock_guard=getattr(hub, "clock_guard", None),
         )
 
     @classmethod

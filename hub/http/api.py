@@ -117,7 +117,12 @@ class Api:
         self._requests = requests
         self._token = settings.token.get_secret_value().encode() if settings.token else None
         self.rate = RateMeter(lambda: view.router.counters.readings)
-        self._openapi = orjson.dumps(openapi_document(secured=self._token is not None))
+        self._openapi = orjson.dumps(
+            openapi_document(secured=self._token is not None, dashboard=settings.dashboard.enabled)
+        )
+        # A second way past the token for requests that cannot send a header (the
+        # dashboard's EventSource presents a one-time ticket instead; hub.http.dashboard).
+        self.ticket_auth: Callable[[web.Request], bool] = lambda _request: False
 
     # -- the application -----------------------------------------------------------------
 
@@ -174,9 +179,10 @@ class Api:
             and path != "/api/openapi.json"
         ):
             scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-            if scheme.lower() != "bearer" or not hmac.compare_digest(
-                given.strip().encode("utf-8", "replace"), self._token
-            ):
+            if (
+                scheme.lower() != "bearer"
+                or not hmac.compare_digest(given.strip().encode("utf-8", "replace"), self._token)
+            ) and not self.ticket_auth(request):
                 self._requests.unauthorized += 1
                 raise web.HTTPUnauthorized(
                     headers={"WWW-Authenticate": 'Bearer realm="hub"'},
@@ -211,6 +217,7 @@ class Api:
         Params(request.query, ())
         view = self._view
         now = time.time()
+        clock_now = view.clock.time()  # readings carry the hub clock's time (simulated in a soak)
         report = self._health()
         router, store = view.router.counters, view.store.counters
         sources = {}
@@ -222,7 +229,7 @@ class Api:
         heard = sum(
             1
             for state in self._live.sensors.values()
-            if state.seen_ts is not None and now - state.seen_ts <= 600
+            if state.seen_ts is not None and clock_now - state.seen_ts <= 600
         )
         errors = list(view.router.recent_errors)[-_RECENT_ERRORS_SHOWN:]
         return json_response(
@@ -252,6 +259,8 @@ class Api:
                 "sensors": {"known": len(self._live.sensors), "heard_last_10_min": heard},
                 "sources": sources,
                 "components": [str(getattr(c, "name", "?")) for c in view.components],
+                # The clock guard: state, steps, held and re-stamped advertisements.
+                "clock": view.clock_guard.status() if view.clock_guard is not None else None,
                 "recent_decode_errors": [
                     {
                         "ts": e.ts,
@@ -293,7 +302,8 @@ class Api:
             rows = await conn.execute_fetchall(f"SELECT {_SENSOR_COLUMNS} FROM sensors ORDER BY id")
         return json_response({"sensors": [self._sensor_json(tuple(r)) for r in rows]})
 
-    async def _resolve(self, conn: aiosqlite.Connection, request: web.Request) -> SensorRef:
+    async def resolve(self, conn: aiosqlite.Connection, request: web.Request) -> SensorRef:
+        """The sensor the path's `{id}` names; 404 when none, 409 when several."""
         wanted = checked_text(request.match_info["id"], "sensor")
         if not wanted.strip() or len(wanted) > 200:
             raise ApiError(404, f"unknown sensor {wanted[:200]!r}")
@@ -307,7 +317,7 @@ class Api:
     async def sensor(self, request: web.Request) -> web.Response:
         Params(request.query, ())
         async with self._db.connection() as conn:
-            ref = await self._resolve(conn, request)
+            ref = await self.resolve(conn, request)
             rows = await conn.execute_fetchall(
                 f"SELECT {_SENSOR_COLUMNS} FROM sensors WHERE id = ?", (ref.id,)
             )
@@ -323,7 +333,7 @@ class Api:
             request.query, ("measurement", "since", "until", "resolution", "limit", "format")
         )
         settings = self._settings
-        now = time.time()
+        now = self._view.clock.time()  # `since`/`until` are compared with readings' times
         measurement = params.text("measurement", max_length=100)
         since = params.time("since", "24h", now)
         until = params.time("until", "now", now)
@@ -333,7 +343,7 @@ class Api:
         limit = params.integer("limit", settings.max_history_rows, 1, settings.max_history_rows)
         form = params.choice("format", ("json", "csv"), "json")
         async with self._db.connection() as conn:
-            ref = await self._resolve(conn, request)
+            ref = await self.resolve(conn, request)
             result = await history(
                 conn,
                 ref.id,

@@ -7,6 +7,7 @@ import ipaddress
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from hub.config.types import Duration, Section
+from hub.http.dashboard.config import DashboardConfig
 
 MIN_TOKEN_LENGTH = 16
 
@@ -37,6 +38,8 @@ class HttpConfig(Section):
     max_history_rows: int = Field(default=100_000, ge=100, le=5_000_000)
     # Read-only database connections for the API (queries run in parallel up to this).
     db_connections: int = Field(default=2, ge=1, le=16)
+    # The page at `/` and its live stream (hub/http/dashboard/README.md).
+    dashboard: DashboardConfig = Field(default_factory=DashboardConfig)
 
     @field_validator("token")
     @classmethod

@@ -29,6 +29,8 @@ class SensorState:
     reading_ts: float | None = None
     seen_ts: float | None = None
     rssi: int | None = None
+    # The payload format of the last reading (e.g. Ruuvi "5"); not stored, so None until heard.
+    format: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +106,7 @@ class LiveSensors:
             return  # an older reading (a slower receiver): not the latest
         state.integration = reading.integration
         state.model = reading.model or state.model
+        state.format = reading.format or state.format
         state.advertised_name = reading.name or state.advertised_name
         state.measurements = _numbers(dict(reading.measurements))
         state.reading_ts = reading.ts

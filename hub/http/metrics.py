@@ -9,7 +9,6 @@ and location, e.g. `hub_sensor_temperature_celsius{sensor="Kitchen",...}`.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -103,14 +102,15 @@ class HubCollector(Collector):
         health: Callable[[], HealthReport],
         requests: RequestCounters,
         max_age: float,
-        wall: Callable[[], float] = time.time,
+        wall: Callable[[], float] | None = None,
     ) -> None:
         self._view = view
         self._live = live
         self._health = health
         self._requests = requests
         self._max_age = max_age
-        self._wall = wall
+        # Sensor ages compare with readings' times: the hub's clock (simulated in a soak run).
+        self._wall = wall or view.clock.time
         # Set by the handler before each scrape (read from the database, asynchronously).
         self.alerts: Sequence[ActiveAlert] = ()
 
@@ -121,6 +121,7 @@ class HubCollector(Collector):
         yield from self._bus()
         yield from self._store()
         yield from self._scheduler()
+        yield from self._clock()
         yield from self._sources()
         yield from self._health_metrics()
         yield from self._alerts()
@@ -271,6 +272,29 @@ class HubCollector(Collector):
                 "When the last batch was committed (Unix time).",
                 c.last_commit,
             )
+
+    def _clock(self) -> Iterator[Metric]:
+        guard = self._view.clock_guard
+        if guard is not None:
+            c = guard.counters
+            how = CounterMetricFamily(
+                "hub_clock_advertisements",
+                "Live advertisements passed on, by how.",
+                labels=("how",),
+            )
+            how.add_metric(("as_stamped",), c.passed)
+            how.add_metric(("restamped",), c.released_restamped)
+            how.add_metric(("unsynchronised",), c.released_unsynchronised)
+            yield how
+            yield CounterMetricFamily("hub_clock_steps", "Steps of the system clock.", c.steps)
+            yield GaugeMetricFamily("hub_clock_held", "Advertisements held.", guard.held)
+            sync = {True: 1.0, False: 0.0, None: -1.0}[guard.synchronised]
+            yield GaugeMetricFamily("hub_clock_synchronised", "1 yes, 0 no, -1 unknown.", sync)
+        yield CounterMetricFamily(
+            "hub_store_refused_older",
+            "Readings not stored: older than their sensor's stored ones.",
+            self._view.store.throttle.stale,
+        )
 
     def _scheduler(self) -> Iterator[Metric]:
         labels = ("job",)

@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from hub import __version__
+from hub.http.dashboard.openapi import SCHEMAS as DASHBOARD_SCHEMAS
+from hub.http.dashboard.openapi import paths as dashboard_paths
 
 _NULLABLE_STRING = {"type": "string", "nullable": True}
 _NUMBER = {"type": "number"}
@@ -211,6 +213,7 @@ _STATUS = {
         },
         "sources": {"type": "object", "additionalProperties": {"type": "object"}},
         "components": {"type": "array", "items": {"type": "string"}},
+        "clock": {"type": "object", "nullable": True, "additionalProperties": True},
         "recent_decode_errors": {
             "type": "array",
             "items": {
@@ -257,8 +260,9 @@ _SENSOR_ID = {
 }
 
 
-def openapi_document(*, secured: bool) -> dict[str, Any]:
-    """The document; `secured` adds the bearer token to /api (as the server enforces it)."""
+def openapi_document(*, secured: bool, dashboard: bool = True) -> dict[str, Any]:
+    """The document; `secured` adds the bearer token to /api (as the server enforces it),
+    `dashboard` the endpoints of the dashboard (hub.http.dashboard.openapi)."""
     api_security: list[dict[str, list[str]]] = [{"bearer": []}] if secured else []
     history_parameters = [
         _SENSOR_ID,
@@ -416,9 +420,13 @@ def openapi_document(*, secured: bool) -> dict[str, Any]:
             }
         },
     }
+    if dashboard:
+        for path, operations in dashboard_paths(secured=secured, sensor_id=_SENSOR_ID).items():
+            paths.setdefault(path, {}).update(operations)
     if not secured:
         for item in paths.values():
-            item["get"].pop("security", None)
+            for operation in item.values():
+                operation.pop("security", None)
     document: dict[str, Any] = {
         "openapi": "3.0.3",
         "info": {
@@ -442,6 +450,7 @@ def openapi_document(*, secured: bool) -> dict[str, Any]:
                 "AlertEvent": _ALERT_EVENT,
                 "Alerts": _ALERTS,
                 "Status": _STATUS,
+                **(DASHBOARD_SCHEMAS if dashboard else {}),
             },
         },
     }

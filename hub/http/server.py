@@ -19,6 +19,7 @@ from hub.health import HealthStatus
 from hub.healthmon.monitor import HealthMonitor, HealthReport
 from hub.healthmon.view import HubView
 from hub.http.api import Api
+from hub.http.dashboard.routes import Dashboard
 from hub.http.database import DatabaseUnavailable, ReadOnlyDatabase
 from hub.http.live import LiveSensors
 from hub.http.metrics import HubCollector, Metrics, RequestCounters
@@ -61,6 +62,7 @@ class HttpServer:
         self._own_monitor: HealthMonitor | None = None
         self._unsubscribe: list[Callable[[], None]] = []
         self.api: Api | None = None
+        self.dashboard: Dashboard | None = None
         self.listen_error = ""
         self.port: int | None = None
 
@@ -115,9 +117,16 @@ class HttpServer:
             Metrics(collector),
             self.requests,
         )
+        app = api.application()
+        if self._settings.dashboard.enabled:
+            self.dashboard = Dashboard(
+                context, self._settings, self.live, self._db, self.health_report, self._view.started
+            )
+            self.dashboard.install(app, api)
+            self.dashboard.start()
         # No access log: a scrape every 15 s would drown the hub's own lines.
         self._runner = web.AppRunner(
-            api.application(), access_log=None, handle_signals=False, shutdown_timeout=2.0
+            app, access_log=None, handle_signals=False, shutdown_timeout=2.0
         )
         await self._runner.setup()
         context.scheduler.add_interval(_DIRECTORY_JOB, self._refresh, _DIRECTORY_S)
@@ -143,9 +152,10 @@ class HttpServer:
         if addresses:
             self.port = int(addresses[0][1])
         logger.info(
-            "HTTP API on {} ({})",
+            "HTTP API on {} ({}){}",
             self.url,
             "token required for /api" if settings.token else "no token: loopback only",
+            f"; dashboard at {self.url}/" if self.dashboard is not None else "",
         )
         return True
 
@@ -169,6 +179,8 @@ class HttpServer:
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._unsubscribe = []
+        if self.dashboard is not None:
+            await self.dashboard.stop()  # ends the live streams: nothing holds the shutdown up
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -183,6 +195,7 @@ class HttpServer:
             "server_errors": requests.server_errors,
             "unauthorized": requests.unauthorized,
             "sensors": len(self.live.sensors),
+            **(self.dashboard.details() if self.dashboard is not None else {}),
         }
         if self.listen_error:
             return HealthStatus("failing", self.listen_error, details)

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import aiosqlite
 import orjson
 
+from hub.events import Reading
+
 _SENSORS = (
     "SELECT address, name, advertised_name, location, model, integration, disabled FROM sensors"
 )
@@ -19,6 +21,13 @@ _LAST_MEASUREMENTS = (
     "SELECT r.measurements, r.rssi FROM readings r JOIN sensors s ON s.id = r.sensor_id "
     "WHERE s.address = ? ORDER BY r.ts DESC LIMIT 1"
 )
+
+# Each enabled sensor's newest stored reading, one index step per sensor.
+_LAST_READINGS = """
+    SELECT s.address, s.integration, s.model, s.advertised_name, r.ts, r.measurements, r.rssi
+    FROM sensors s JOIN readings r ON r.id = (
+        SELECT id FROM readings WHERE sensor_id = s.id ORDER BY ts DESC LIMIT 1)
+    WHERE NOT s.disabled"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,3 +74,29 @@ async def last_measurement_names(conn: aiosqlite.Connection, address: str) -> li
     if row[1] is not None:
         names.append("rssi")
     return names
+
+
+async def last_readings(conn: aiosqlite.Connection) -> list[Reading]:
+    """Each enabled sensor's newest stored reading (what its state was when the hub stopped)."""
+    async with conn.execute(_LAST_READINGS) as cursor:
+        rows = await cursor.fetchall()
+    out = []
+    for address, integration, model, advertised, ts, measurements, rssi in rows:
+        try:
+            values = orjson.loads(measurements)
+        except orjson.JSONDecodeError:
+            continue
+        if not isinstance(values, dict):
+            continue
+        out.append(
+            Reading(
+                ts=float(ts),
+                address=str(address),
+                integration=str(integration),
+                measurements=values,
+                model=model,
+                rssi=rssi,
+                name=advertised,
+            )
+        )
+    return out

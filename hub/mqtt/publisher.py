@@ -31,7 +31,7 @@ from hub.events import AlertChanged, BatteryReport, HealthChanged, Reading
 from hub.health import HealthStatus
 from hub.mqtt.channel import register_channel
 from hub.mqtt.connection import MqttConnection
-from hub.mqtt.directory import SensorRow, last_measurement_names, read_sensors
+from hub.mqtt.directory import SensorRow, last_measurement_names, last_readings, read_sensors
 from hub.mqtt.discovery import (
     DiscoveryLedger,
     IntervalTracker,
@@ -160,6 +160,7 @@ class MqttPublisher:
 
     async def start(self) -> None:
         await self.poll()
+        await self._seed_latest()
         bus, size = self._bus, self.settings.queue_size
         self._unsubscribe = [
             bus.subscribe(Reading, self.on_reading, name="mqtt.readings", queue_size=size),
@@ -334,6 +335,29 @@ class MqttPublisher:
         sensor = _Sensor(address, sensor_id(address), disabled=bool(row and row.disabled))
         self._sensors[address] = sensor
         return sensor
+
+    async def _seed_latest(self) -> None:
+        """Each sensor's newest stored reading is its latest state until it is heard again:
+        a broker that forgets its retained messages (restarted without persistence) gets
+        every sensor's state back at the next connection, also of sensors not heard since
+        the hub started. Published at the first connection too (the states retained there
+        may be older, or gone)."""
+        try:
+            stored = await last_readings(self._store.connection)
+        except (sqlite3.Error, HubError, ValueError) as exc:
+            logger.warning("MQTT: cannot read the last stored readings: {}", exc)
+            return
+        for reading in stored:
+            sensor = self._sensors.get(reading.address) or self._new_sensor(reading.address)
+            if sensor is None or sensor.disabled or sensor.latest is not None:
+                continue
+            sensor.latest = reading
+            sensor.integration = reading.integration
+            sensor.model = reading.model or sensor.model
+            sensor.advertised_name = reading.name or sensor.advertised_name
+            sensor.measurements.update(reading.measurements)
+            if reading.rssi is not None:
+                sensor.measurements.add("rssi")
 
     def _expire(self, sensor: _Sensor) -> int | None:
         ha = self.settings.home_assistant

@@ -1,6 +1,7 @@
 """The SQLite store: readings arrive from the bus, are buffered, and committed in batches.
 
-A batch is committed by the scheduled flush job or as soon as it fills, in one transaction.
+A batch is committed by the scheduled flush job or as soon as it fills, in one transaction
+(from the bus, by a task of its own: the bus never waits for the disk).
 At most one reading per sensor per storage interval is kept (`hub.store.throttle`). If SQLite
 cannot be written (disk full, read-only, locked) the readings stay buffered in order,
 bounded by `max_buffer` (the oldest are dropped and counted beyond it), and the next flush
@@ -105,6 +106,8 @@ class SqliteStore:
         self.throttle = StorageThrottle(
             settings.min_interval,
             {a: d.min_interval for a, d in self._devices.items() if d.min_interval is not None},
+            # A staged reading's interval passes on the hub's clock (simulated in a soak run).
+            monotonic=clock.monotonic,
         )
         self._conn: aiosqlite.Connection | None = None
         self._pending: list[Reading] = []
@@ -112,6 +115,7 @@ class SqliteStore:
         self._sensor_ids: dict[str, int] = {}
         self._backoff = 0.0
         self._retry_at = 0.0
+        self._flusher: asyncio.Task[None] | None = None
         self.counters = StoreCounters()
 
     @property
@@ -180,6 +184,8 @@ class SqliteStore:
         """Flush what is buffered (and what the throttle holds), then close the file."""
         if self._conn is None:
             return
+        if self._flusher is not None:
+            await self._flusher
         self.release_held()
         await self.flush()
         if self._pending:
@@ -194,21 +200,42 @@ class SqliteStore:
     # -- writing -------------------------------------------------------------------------
 
     async def add(self, reading: Reading) -> None:
-        """Bus handler: buffer a reading; commit at once when the batch is full."""
+        """Buffer a reading; commit at once (and wait for it) when the batch is full."""
+        if self._buffer(reading):
+            await self.flush()
+
+    def offer(self, reading: Reading) -> None:
+        """Bus handler: buffer a reading, never waiting for the disk. A full batch is
+        committed by a task of its own while readings keep coming: a slow commit (a WAL
+        checkpoint, a busy connection, a slow SD card) must not hold the bus up, and through
+        its `block` mailbox the sources, whose readings would then be stamped late.
+        `max_buffer` bounds what waits meanwhile."""
+        if self._buffer(reading) and (self._flusher is None or self._flusher.done()):
+            self._flusher = asyncio.get_running_loop().create_task(
+                self._flush_in_background(), name="store:flush"
+            )
+
+    def _buffer(self, reading: Reading) -> bool:
+        """Keep what the storage interval lets through; True when a batch is due now."""
         self.counters.received += 1
         keep = self.throttle.offer(reading)
         if keep is None:
-            return
+            return False
         pending = self._pending
         pending.append(keep)
         if len(pending) > self._settings.max_buffer:
             self._drop_oldest(len(pending) - self._settings.max_buffer)
-        if (
+        return (
             len(pending) >= self._settings.batch_size
             and not self._lock.locked()
             and time.monotonic() >= self._retry_at
-        ):
+        )
+
+    async def _flush_in_background(self) -> None:
+        try:
             await self.flush()
+        except Exception:  # noqa: BLE001 - the task's boundary: the flush job tries again
+            logger.opt(exception=True).error("Committing a full batch failed unexpectedly")
 
     async def flush(self) -> int:
         """Commit everything buffered in one transaction; returns how many were committed."""
@@ -222,6 +249,11 @@ class SqliteStore:
             if not batch:
                 return 0
             try:
+                if self._backoff:
+                    # The last commit failed: a one-row write tells whether the disk takes
+                    # writes again before the whole buffer is encoded and written (every
+                    # flush interval, for as long as a read-only disk lasts).
+                    await self._probe(self._conn)
                 new_ids, written = await self._write(self._conn, batch)
             except (sqlite3.Error, OSError, ValueError) as exc:  # ValueError: connection closed
                 await self._rollback()
@@ -310,6 +342,14 @@ class SqliteStore:
         )
         await conn.commit()
         return new_ids, len(rows)
+
+    async def _probe(self, conn: aiosqlite.Connection) -> None:
+        await conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('write_probe', ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (str(self._clock.time()),),
+        )
+        await conn.commit()
 
     async def _rollback(self) -> None:
         assert self._conn is not None

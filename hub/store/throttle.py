@@ -45,6 +45,8 @@ class StorageThrottle:
         self._stored_bucket: dict[str, int] = {}
         self._last_stored_ts: dict[str, float] = {}  # for sensors without an interval
         self.throttled = 0
+        # Refused as older than what is stored for the sensor (a clock behind the stored
+        # data): counted apart from the storage interval, so it is never silent.
         self.stale = 0
 
     def interval(self, address: str) -> float:
@@ -73,7 +75,10 @@ class StorageThrottle:
         bucket = int(reading.ts // interval)
         stored = self._stored_bucket.get(address)
         if stored is not None and bucket <= stored:
-            self.throttled += 1
+            if bucket < stored:
+                self.stale += 1
+            else:
+                self.throttled += 1
             return None
         staged = self._staged.get(address)
         if staged is None:

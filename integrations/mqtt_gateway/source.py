@@ -81,6 +81,8 @@ class GatewaySource:
         self.name = name
         self._settings = settings
         self._clock: Clock = context.clock
+        # With the gateway's own times the hub's clock guard has nothing to check.
+        self.live_timestamps = settings.timestamps == "now"
         self._pending: deque[Advertisement] = deque()
         self._wake = asyncio.Event()
         self.messages = 0

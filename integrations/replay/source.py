@@ -45,6 +45,8 @@ class ReplaySource:
         self.name = name
         self._settings = settings
         self._clock = context.clock
+        # Recorded times are the capture's: the hub's clock guard leaves them alone.
+        self.live_timestamps = settings.timestamps == "now"
         self.played = 0
         self.bad_lines = 0
         self.passes = 0

@@ -12,6 +12,8 @@ declare -A NEEDED=(
     [/usr/include/dbus-1.0/dbus/dbus.h]=libdbus-1-dev      # to build dbus-python
     [/usr/include/glib-2.0/glib.h]=libglib2.0-dev
     [mkfs.ext4]=e2fsprogs                                  # the read-only file system test
+    [chromium]=chromium                                    # the dashboard's browser tests
+    [chromedriver]=chromium-driver
 )
 
 missing=()

@@ -327,3 +327,57 @@ async def test_a_silent_sensor_goes_offline_and_comes_back(
             assert 0.5 < took < 3, "after expire_after (1 s) without a reading"
             hub.bus.publish(reading(a, 1010, 20.0))
             await sub.wait_until(lambda: sub.latest.get(topic) == b"online", 3, "online again")
+
+
+async def test_states_of_sensors_not_heard_since_a_restart_survive_a_broker_restart(
+    tmp_path: Path,
+) -> None:
+    """A hub restarted; a sensor it stored before has been silent since. The broker then
+    restarts without persistence: the sensor's last stored state is published again (found
+    by the soak run: such sensors had no retained state left at all)."""
+    path = tmp_path / "hub.db"
+    store = SqliteStore(StoreConfig(path=path, min_interval=0), SystemClock())
+    await store.open()
+    await store.add(reading(address(7), 3000.0, 21.5))
+    await store.close()
+    settings = MqttConfig.model_validate(
+        {"enabled": True, "host": "127.0.0.1", "topic_prefix": "seed", "min_interval": 0}
+    )
+    with Mosquitto() as mq:
+        bus = EventBus()
+        store = SqliteStore(StoreConfig(path=path, min_interval=0), SystemClock())
+        await store.open()
+        scheduler = Scheduler(SchedulerConfig())
+        publisher = MqttPublisher(
+            settings.model_copy(update={"port": mq.port}),
+            bus=bus,
+            store=store,
+            scheduler=scheduler,
+            client_id="test-seed",
+        )
+        bus.start()
+        scheduler.start()
+        await publisher.start()
+        try:
+            await connected(publisher)
+            mq.stop()  # persistence false: every retained message is gone
+            await disconnected(publisher)
+            mq.start()
+            await connected(publisher, within=10)
+            topic = f"seed/sensor/{address(7).replace(':', '').lower()}/state"
+            config = (
+                f"homeassistant/sensor/{address(7).replace(':', '').lower()}/temperature/config"
+            )
+            async with Collector(mq.port, (topic, config)) as sub:
+                await sub.wait_until(lambda: topic in sub.latest and config in sub.latest, 5)
+            assert json.loads(sub.latest[topic]) == {
+                "temperature": 21.5,
+                "humidity": 40.0,
+                "ts": 3000.0,
+                "rssi": -60,
+            }
+        finally:
+            await publisher.stop()
+            await bus.stop()
+            scheduler.shutdown()
+            await store.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
@@ -176,6 +177,44 @@ async def test_a_full_batch_is_committed_without_a_flush(store: SqliteStore, pat
     assert store.buffered == 1
 
 
+async def test_the_bus_handler_never_waits_for_a_commit(store: SqliteStore, path: Path) -> None:
+    """Behind a busy connection (the write lock taken: an export's long read, a checkpoint)
+    readings from the bus go on being taken; full batches are committed by a task of their
+    own once the connection is free. Before, the handler waited for the commit, its `block`
+    mailbox filled and held the sources back, so that they stamped readings late."""
+    from hub.bus import EventBus
+
+    bus = EventBus(default_queue_size=10)
+    bus.subscribe(Reading, store.offer, name="store", policy="block")
+    bus.start()
+    try:
+        async with store.write_lock:
+            # Ten mailboxes' worth: with a waiting handler, publish_wait would block here.
+            await asyncio.wait_for(_publish_all(bus, [reading(n) for n in range(100)]), timeout=5)
+            await bus.idle()
+            assert store.counters.received == 100
+            assert count(path) == 0
+        # The next full batch, once the connection is free, takes everything waiting.
+        await _publish_all(bus, [reading(n) for n in range(100, 110)])
+        await until_committed(store, 110)
+        assert stored_sequences(path) == list(range(110))
+    finally:
+        await bus.stop()
+
+
+async def _publish_all(bus: Any, readings: list[Reading]) -> None:
+    for one in readings:
+        await bus.publish_wait(one)
+
+
+async def until_committed(store: SqliteStore, n: int) -> None:
+    for _ in range(200):
+        if store.counters.committed >= n:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{store.counters.committed} committed, not {n}")
+
+
 async def test_one_transaction_per_batch(store: SqliteStore, path: Path) -> None:
     assert store._conn is not None
     statements: list[str] = []
@@ -323,6 +362,29 @@ async def test_a_locked_database_holds_readings_until_it_can_be_written(
     assert store.counters.dropped == 0
     # The sensor first seen while locked was registered once, with its readings.
     assert rows(path, "SELECT address FROM sensors ORDER BY id") == [(A,), (B,)]
+
+
+async def test_while_writes_fail_a_flush_tries_one_row_before_the_whole_buffer(
+    store: SqliteStore, path: Path
+) -> None:
+    """After a failed commit each retry first writes one small row: while the disk still
+    refuses, the buffer (a read-only hour of readings) is not encoded and written in vain
+    every flush interval (a soak run's read-only disk burned the hub's CPU that way)."""
+    await short_busy_timeout(store)
+    statements: list[str] = []
+    assert store._conn is not None
+    await store._conn.set_trace_callback(statements.append)
+    with write_locked(path, store):
+        for sequence in range(30):
+            await store.add(reading(sequence))  # fills batches: the first commit fails
+        statements.clear()
+        for _ in range(3):
+            assert await store.flush() == 0
+        assert not [s for s in statements if "INSERT INTO readings" in s]
+        assert any("write_probe" in s for s in statements)
+        assert store.buffered == 30
+    assert await store.flush() == 30
+    assert stored_sequences(path) == list(range(30))
 
 
 async def test_a_flush_after_the_lock_is_released_does_not_wait_for_the_backoff(

@@ -386,6 +386,25 @@ def test_next_due_says_when_to_tick() -> None:
     assert engine.next_due() == 610  # now from the last one
 
 
+def test_listening_since_stale_timers_count_from_when_the_hub_could_hear() -> None:
+    """A hub that was down (or held its readings for a wrong clock) from 100 to 1000 cannot
+    call the sensor silent at 1000: silence counts from 1000."""
+    engine = AlertEngine([rule("silent", stale="10m"), warm()])
+    assert run(engine, temps("Freezer", (100, -20))) == []
+    engine.listening_since(1000)
+    assert run(engine, ticks(1000, 1500, 1599)) == []
+    assert run(engine, ticks(1600)) == [(1600, "silent", "Freezer", "firing", None)]
+    # Readings, thresholds and resolving are not affected by it.
+    assert run(engine, temps("Freezer", (1610, -10))) == [
+        (1610, "silent", "Freezer", "resolved", None),
+        (1610, "freezer_warm", "Freezer", "firing", -10),
+    ]
+    # An earlier floor changes nothing; a reading after the floor counts as usual.
+    engine.listening_since(500)
+    assert run(engine, ticks(2209)) == []
+    assert run(engine, ticks(2210)) == [(2210, "silent", "Freezer", "firing", None)]
+
+
 def test_prime_starts_stale_timers_without_notifying() -> None:
     engine = AlertEngine([rule("silent", stale="10m")])
     engine.prime(100, "A", "AA:00:00:00:00:01")
