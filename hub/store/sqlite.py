@@ -51,6 +51,10 @@ _UPDATE_SENSOR = (
     "model = coalesce(?, model), advertised_name = coalesce(?, advertised_name) WHERE id = ?"
 )
 _MAX_BACKOFF_S = 60.0
+# Readings per transaction when a large buffer is written (after an outage of the disk).
+_COMMIT_CHUNK = 10_000
+# A full buffer's drops are logged at most this often (each is counted).
+_DROP_LOG_INTERVAL_S = 60.0
 
 
 def _dumps(value: object) -> str:
@@ -116,6 +120,7 @@ class SqliteStore:
         self._backoff = 0.0
         self._retry_at = 0.0
         self._flusher: asyncio.Task[None] | None = None
+        self._drop_logged = -_DROP_LOG_INTERVAL_S
         self.counters = StoreCounters()
 
     @property
@@ -248,16 +253,29 @@ class SqliteStore:
             batch, self._pending = self._pending, []
             if not batch:
                 return 0
+            new_ids: dict[str, int] = {}
+            written = done = 0
             try:
                 if self._backoff:
                     # The last commit failed: a one-row write tells whether the disk takes
                     # writes again before the whole buffer is encoded and written (every
                     # flush interval, for as long as a read-only disk lasts).
                     await self._probe(self._conn)
-                new_ids, written = await self._write(self._conn, batch)
+                # What a long outage left behind goes in pieces, the loop given back in
+                # between: the sources go on reading (and stamping) meanwhile.
+                for start in range(0, len(batch), _COMMIT_CHUNK):
+                    if start:
+                        await asyncio.sleep(0)
+                    chunk = batch[start : start + _COMMIT_CHUNK]
+                    ids, count = await self._write(self._conn, chunk)
+                    self._sensor_ids.update(ids)
+                    new_ids.update(ids)
+                    written += count
+                    done = start + len(chunk)
             except (sqlite3.Error, OSError, ValueError) as exc:  # ValueError: connection closed
                 await self._rollback()
-                self._requeue(batch)
+                self.counters.committed += written
+                self._requeue(batch[done:])
                 # Flushes triggered by full batches wait this long; the scheduled flush
                 # job keeps trying at its own interval.
                 self._backoff = min(_MAX_BACKOFF_S, max(1.0, self._backoff * 2))
@@ -271,7 +289,6 @@ class SqliteStore:
                     len(self._pending),
                 )
                 return 0
-            self._sensor_ids.update(new_ids)
             if self._backoff:
                 logger.info("Database writable again; committed {} held readings", len(batch))
                 self._backoff = 0.0
@@ -368,12 +385,15 @@ class SqliteStore:
     def _drop_oldest(self, count: int) -> None:
         del self._pending[:count]
         self.counters.dropped += count
-        logger.error(
-            "Store buffer full ({} readings): dropped the {} oldest ({} so far)",
-            self._settings.max_buffer,
-            count,
-            self.counters.dropped,
-        )
+        now = time.monotonic()
+        if now - self._drop_logged >= _DROP_LOG_INTERVAL_S:
+            # Once a reading is dropped at every arrival: told now and then, all counted.
+            self._drop_logged = now
+            logger.error(
+                "Store buffer full ({} readings): dropping the oldest ({} so far)",
+                self._settings.max_buffer,
+                self.counters.dropped,
+            )
 
     # -- reading -------------------------------------------------------------------------
 

@@ -467,3 +467,45 @@ async def test_each_commit_is_announced_on_the_bus(path: Path) -> None:
     await store.close()
     await bus.stop()
     assert [(e.count, e.last_id) for e in seen] == [(5, 5)]
+
+
+async def test_a_large_held_buffer_is_committed_in_pieces(path: Path) -> None:
+    """What a long disk outage left in memory is written in transactions of 10,000, the
+    loop given back in between (a soak run's read-only hour left 100,000 readings, whose one
+    commit held the loop long enough to stamp readings late)."""
+    store = await open_store(path, batch_size=100_000, max_buffer=100_000)
+    try:
+        await short_busy_timeout(store)
+        with write_locked(path, store):
+            for sequence in range(25_000):
+                await store.add(reading(sequence, ts=T0 + sequence))
+            assert await store.flush() == 0  # refused: held
+        statements: list[str] = []
+        assert store._conn is not None
+        await store._conn.set_trace_callback(statements.append)
+        assert await store.flush() == 25_000
+    finally:
+        await store.close()
+    assert sum(1 for s in statements if s.strip().upper() == "COMMIT") >= 3
+    assert stored_sequences(path) == list(range(25_000))
+
+
+async def test_a_full_buffer_tells_of_its_drops_now_and_then(path: Path) -> None:
+    """Every dropped reading is counted; the log says so once a minute, not once a reading."""
+    from loguru import logger
+
+    errors: list[str] = []
+    sink = logger.add(lambda m: errors.append(m.record["message"]), level="ERROR")
+    store = await open_store(path, batch_size=100_000, max_buffer=1_000)
+    try:
+        await short_busy_timeout(store)
+        with write_locked(path, store):
+            for sequence in range(1_500):
+                await store.add(reading(sequence, ts=T0 + sequence))
+                if sequence % 100 == 99:
+                    await store.flush()
+            assert store.counters.dropped >= 500
+    finally:
+        logger.remove(sink)
+        await store.close()
+    assert len([m for m in errors if m.startswith("Store buffer full")]) == 1
